@@ -1,0 +1,49 @@
+"""The strategy's tunable parameters: one table, the single source of truth for names, kinds,
+bounds, units and defaults (used by search spaces and `--params` files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """kind: "int", "float" or "choice"; low/high inclusive bounds for numbers."""
+
+    name: str
+    kind: str
+    default: object
+    unit: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: object) -> str | None:
+        """Why `value` is not valid for this parameter, or None."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                return f"must be one of {', '.join(self.choices)}, got {value!r}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {value!r}"
+        if self.kind == "int" and not float(value).is_integer():
+            return f"must be a whole number, got {value!r}"
+        if not self.low <= value <= self.high:
+            return f"must be between {self.low:g} and {self.high:g} ({self.unit}), got {value!r}"
+        return None
+
+
+PARAMS: dict[str, ParamSpec] = {p.name: p for p in (
+    ParamSpec("z_window", "int", 40, "bars", "window of the price z-score and the OU fit", 5, 5000),
+    ParamSpec("entry_z", "float", 2.0, "std devs", "|price z-score| needed to enter", 0.25, 10.0),
+    ParamSpec("vol_z_min", "float", 1.0, "std devs",
+              "volatility-clustering z-score needed on the agreeing timeframes", -5.0, 10.0),
+    ParamSpec("imbalance_min", "float", 0.1, "fraction",
+              "book imbalance leaning toward the reversion (ignored without a book)", 0.0, 1.0),
+    ParamSpec("ou_exit_frac", "float", 0.25, "fraction",
+              "exit when the deviation from the OU mean shrinks to this share of entry", 0.0, 1.0),
+    ParamSpec("stop_loss", "float", 0.01, "fraction of entry price", "stop-loss distance",
+              0.0001, 0.5),
+    ParamSpec("side", "choice", "both", "-", "which side to trade", choices=("long", "short", "both")),
+)}

@@ -1,0 +1,40 @@
+"""Parameters of the synthetic market (the embedded default dataset)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CRASH_SCENARIOS = ("none", "2022")
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """What `data synth` generates.
+
+    assets: number of symbols (1-64); bars: bars per symbol; bar_seconds: bar size (s);
+    seed: the only source of randomness; crash: "none" or "2022" (a ~65 % market-wide drawdown
+    over months with volatility x4, spreads x10, depth x0.1, and one asset collapsing ~99 % within
+    days, as LUNA did in May 2022); start: ISO 8601 UTC time of the first bar.
+    """
+
+    assets: int = 11
+    bars: int = 100_000
+    bar_seconds: int = 60
+    seed: int = 7
+    crash: str = "none"
+    start: str = "2022-01-01T00:00:00Z"
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, message) for every invalid field; empty when valid."""
+        out = []
+        if not 1 <= self.assets <= 64:
+            out.append(("assets", f"must be between 1 and 64, got {self.assets}"))
+        if not 1_000 <= self.bars <= 50_000_000:
+            out.append(("bars", f"must be between 1000 and 50000000, got {self.bars}"))
+        if not 1 <= self.bar_seconds <= 86_400:
+            out.append(("bar_seconds", f"must be between 1 and 86400, got {self.bar_seconds}"))
+        if self.seed < 0:
+            out.append(("seed", f"must be >= 0, got {self.seed}"))
+        if self.crash not in CRASH_SCENARIOS:
+            out.append(("crash", f"must be one of {', '.join(CRASH_SCENARIOS)}, got {self.crash!r}"))
+        return out

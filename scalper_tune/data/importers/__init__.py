@@ -1,0 +1,172 @@
+"""`data import`: files of any supported format -> one canonical dataset.
+
+Formats: ohlcv-csv, ohlcv-parquet (generic tables with a time column), binance-klines (the
+12-column dump), freqtrade (Feather or JSON, `PAIR_QUOTE-5m.feather`), binance-stream
+(combined-stream recordings). `auto` tells them apart by extension and content.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from scalper_tune.data.importers import binance_stream, frames
+from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
+from scalper_tune.data.resample import resample
+from scalper_tune.data.store import check_symbol
+from scalper_tune.data.validate import validate_columns
+from scalper_tune.errors import DataError, UsageError
+
+FORMATS = ("auto", "ohlcv-csv", "ohlcv-parquet", "binance-klines", "freqtrade", "binance-stream")
+_EXTENSIONS = (".csv", ".parquet", ".feather", ".json", ".gz", ".txt", ".jsonl")
+_BAR_RE = re.compile(r"^(\d+)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    market: MarketData
+    notes: tuple[str, ...]
+
+
+def parse_bar(text: str) -> int:
+    """'5m' -> 300 (seconds)."""
+    match = _BAR_RE.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"--bar {text!r}: expected a size such as 1s, 30s, 1m, 5m, 1h or 1d.")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files as given; folders expand to their data files (sorted)."""
+    out: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _EXTENSIONS
+                           and p.name != "dataset.json")
+            if not found:
+                raise DataError(f"{path}: no data files in this folder (looked for "
+                                f"{', '.join(_EXTENSIONS)}).")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise DataError(f"{path}: no such file or folder. Check the path.")
+    return out
+
+
+def detect_format(path: Path) -> str:
+    """Tell the format from the extension and, for text files, the first line."""
+    suffix = path.suffix.lower()
+    if suffix == ".feather":
+        return "freqtrade"
+    if suffix == ".parquet":
+        return "ohlcv-parquet"
+    if suffix == ".json":
+        return "freqtrade"
+    first = _first_line(path)
+    if re.match(r"^\d{15,20} \{", first):
+        return "binance-stream"
+    if suffix in (".gz", ".txt", ".jsonl"):
+        raise DataError(f"{path}: cannot tell the format from its first line. Pass --format.")
+    fields = [f.strip().lower() for f in first.split(",")]
+    if len(fields) == 12 and (all(re.fullmatch(r"[\d.]+", f) for f in fields)
+                              or "close_time" in fields):
+        return "binance-klines"
+    return "ohlcv-csv"
+
+
+def _first_line(path: Path) -> str:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+            return handle.readline().strip()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read the file ({exc}).") from None
+
+
+def symbol_from_name(path: Path, fmt: str) -> str:
+    """BTC_USDT-5m.feather -> BTC_USDT; BTCUSDT-5m-2024-01.csv -> BTCUSDT; AAPL.csv -> AAPL."""
+    stem = path.name
+    for suffix in (".gz", ".csv", ".parquet", ".feather", ".json", ".txt"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    if fmt in ("freqtrade", "binance-klines"):
+        stem = re.split(r"-\d+[smhdwM]\b", stem)[0]
+    return stem
+
+
+_READERS: dict[str, Callable[[Path], dict[str, np.ndarray]]] = {
+    "ohlcv-csv": frames.read_ohlcv_csv,
+    "ohlcv-parquet": frames.read_ohlcv_parquet,
+    "binance-klines": frames.read_binance_klines,
+    "freqtrade": lambda p: (frames.read_freqtrade_json(p) if p.suffix.lower() == ".json"
+                            else frames.read_freqtrade_feather(p)),
+}
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    parts = sorted(parts, key=lambda c: int(c["ts"][0]))
+    shared = set.intersection(*(set(p) for p in parts))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k in shared}
+
+
+def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
+                 symbol: str | None = None, sort: bool = False,
+                 drop_duplicates: bool = False) -> ImportResult:
+    """Read, validate and combine files into a `MarketData` (nothing is written here)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+    bar_s = parse_bar(bar) if bar else None
+    files = expand_paths(paths)
+    grouped: dict[str, list[tuple[Path, dict[str, np.ndarray]]]] = {}
+    meta: dict[str, dict[str, str]] = {}
+    used_formats = set()
+    for path in files:
+        kind = detect_format(path) if fmt == "auto" else fmt
+        used_formats.add(kind)
+        if kind == "binance-stream":
+            venue, suffix = binance_stream.venue_of(path)
+            for asset, msgs in binance_stream.read_stream(path).items():
+                name = check_symbol(asset + suffix, str(path))
+                cols = binance_stream.to_bars(msgs, (bar_s or 1) * NS_PER_SECOND, f"{path} [{name}]")
+                grouped.setdefault(name, []).append((path, cols))
+                meta[name] = {"asset": asset, "venue": venue}
+            continue
+        name = check_symbol(symbol or symbol_from_name(path, kind), str(path))
+        grouped.setdefault(name, []).append((path, _READERS[kind](path)))
+        meta.setdefault(name, {"asset": name, "venue": kind})
+    if symbol and len(grouped) > 1:
+        raise UsageError(f"--symbol {symbol}: given with files of {len(grouped)} symbols; "
+                         "use --symbol only when all files hold one symbol.")
+
+    series, notes, bars = {}, [], {}
+    for name, items in grouped.items():
+        origin = str(items[0][0]) if len(items) == 1 else f"{name} ({len(items)} files)"
+        checked = validate_columns(_concat([c for _, c in items]), origin=origin, sort=sort,
+                                   drop_duplicates=drop_duplicates)
+        notes.extend(checked.notes)
+        cols, native = checked.columns, checked.bar_seconds
+        if bar_s and bar_s != native and "binance-stream" not in used_formats:
+            if bar_s < native or bar_s % native:
+                raise UsageError(f"--bar {bar}: {origin} has {native} s bars; --bar must be a "
+                                 "multiple of the file's bar size (bars are never split).")
+            cols = resample(cols, bar_s * NS_PER_SECOND)
+            notes.append(f"{name}: resampled {native} s bars to {bar_s} s")
+            native = bar_s
+        bars[name] = native
+        series[name] = SymbolData(symbol=name, **cols)
+    if len(set(bars.values())) > 1:
+        listing = ", ".join(f"{s}={b}s" for s, b in sorted(bars.items()))
+        raise DataError(f"mixed bar sizes across symbols ({listing}). Import them separately or "
+                        "pass --bar to resample all to one size.")
+    info = {"importer": sorted(used_formats), "files": [str(p) for p in files]}
+    market = MarketData(bar_seconds=next(iter(bars.values())), series=dict(sorted(series.items())),
+                        source="import", symbol_meta=meta, info=info)
+    return ImportResult(market=market, notes=tuple(notes))

@@ -1,0 +1,1 @@
+"""Numba kernels: NumPy arrays in, NumPy arrays out; the only place numba is imported."""

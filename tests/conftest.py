@@ -1,0 +1,68 @@
+"""Shared fixtures: an in-process CLI runner and small generated datasets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scalper_tune.cli import main
+from scalper_tune.config import SyntheticSpec
+from scalper_tune.data import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `python -m scalper_tune ARGS` in-process; returns exit code and output."""
+
+    def run(*args: str) -> CliResult:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_subprocess(*args: str, cwd: Path | None = None) -> CliResult:
+    """The real entry point in a child process (for no-traceback and exit-code checks)."""
+    proc = subprocess.run([sys.executable, "-m", "scalper_tune", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def synth_market():
+    """The default synthetic market (11 assets x 100,000 one-minute bars, no crash)."""
+    return generate(SyntheticSpec(bars=100_000))
+
+
+@pytest.fixture(scope="session")
+def crash_market():
+    """The synthetic market with the 2022 crash scenario."""
+    return generate(SyntheticSpec(bars=100_000, crash="2022"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED} is missing; CI must have ../shared/data beside the clone")
+        pytest.skip("../shared/data is not present")
+    return SHARED
