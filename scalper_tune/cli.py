@@ -17,6 +17,7 @@ from scalper_tune.config.synthetic_spec import CRASH_SCENARIOS
 from scalper_tune.data import generate, import_files, load_dataset, write_dataset
 from scalper_tune.data.importers import FORMATS
 from scalper_tune.data.inspect import render
+from scalper_tune.data.store import check_out_dir
 from scalper_tune.errors import ScalperTuneError, UsageError
 
 
@@ -25,6 +26,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
                          seed=args.seed, crash=args.crash, start=args.start)
     for key, message in spec.problems():
         raise UsageError(f"--{key.replace('_', '-')}: {message}.")
+    check_out_dir(args.out, force=args.force)
     started = time.perf_counter()
     market = generate(spec)
     out = write_dataset(market, args.out, force=args.force)
@@ -35,6 +37,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    check_out_dir(args.out, force=args.force)
     result = import_files(args.paths, fmt=args.format, bar=args.bar, symbol=args.symbol,
                           sort=args.sort, drop_duplicates=args.drop_duplicates)
     for note in result.notes:

@@ -76,6 +76,8 @@ def _convert(tp: Any, value: Any, file: str, where: str) -> Any:
             raise ConfigError(f"{file}: {where}: expected a mapping, got {value!r}.")
         _, item = typing.get_args(tp)
         return {str(k): _convert(item, v, file, _dotted(where, str(k))) for k, v in value.items()}
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # `crash: 2022` means the string "2022"
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),

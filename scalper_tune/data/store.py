@@ -63,14 +63,21 @@ def manifest(market: MarketData) -> dict:
     }
 
 
-def write_dataset(market: MarketData, out_dir: str | Path, *, force: bool = False) -> Path:
-    """Write `market` to `out_dir` atomically; refuse to replace a folder unless `force`."""
+def check_out_dir(out_dir: str | Path, *, force: bool = False) -> Path:
+    """Refuse an output path that is a file, or a non-empty folder without `force` (call this
+    before long work, so the user learns at once)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder. Choose another path.")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(f"--out {out}: the folder exists and is not empty. Choose a new folder or "
                          "pass --force to replace it.")
+    return out
+
+
+def write_dataset(market: MarketData, out_dir: str | Path, *, force: bool = False) -> Path:
+    """Write `market` to `out_dir` atomically; refuse to replace a folder unless `force`."""
+    out = check_out_dir(out_dir, force=force)
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

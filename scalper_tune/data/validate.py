@@ -27,7 +27,10 @@ class Validated:
 
 def format_ts(ts_ns: int) -> str:
     """ISO 8601 UTC text for an int64 ns timestamp."""
-    return str(np.datetime64(int(ts_ns), "ns")).replace("T", " ")[:26] + " UTC"
+    text = str(np.datetime64(int(ts_ns), "ns")).replace("T", " ")
+    if int(ts_ns) % NS_PER_SECOND == 0:
+        text = text[:19]
+    return text + " UTC"
 
 
 def _fail(origin: str, row: int, ts: np.ndarray, reason: str, fix: str) -> DataError:

@@ -1,0 +1,42 @@
+"""The command line: every (sub)command has --help; only working commands are listed."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from scalper_tune.cli import build_parser
+
+from tests.conftest import ROOT, run_subprocess
+
+COMMANDS = [("check",), ("data",), ("data", "synth"), ("data", "import"), ("data", "inspect")]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help(cli, command):
+    result = cli(*command, "--help")
+    assert result.code == 0 and "usage:" in result.out
+
+
+def test_top_level_lists_exactly_the_working_commands(cli):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == ["check", "data"]
+    result = cli("--help")
+    assert result.code == 0 and all(name in result.out for name in sub.choices)
+
+
+def test_no_command_is_a_usage_error(cli):
+    assert cli().code == 2
+
+
+def test_console_script_and_module_agree(tmp_path):
+    result = run_subprocess("--version")
+    assert result.code == 0 and "scalper_tune" in result.out
+
+
+def test_readme_documents_every_command():
+    readme = (ROOT / "README.md").read_text()
+    for command in COMMANDS:
+        assert "scalper_tune " + " ".join(command) in readme, command
