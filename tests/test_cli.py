@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,9 +34,13 @@ def test_no_command_is_a_usage_error(cli):
     assert cli().code == 2
 
 
-def test_console_script_and_module_agree(tmp_path):
-    result = run_subprocess("--version")
-    assert result.code == 0 and "scalper_tune" in result.out
+def test_console_script_and_module_agree():
+    module = run_subprocess("--version")
+    assert module.code == 0 and "scalper_tune" in module.out
+    script = Path(sys.executable).parent / "scalper-tune"
+    assert script.is_file(), "the scalper-tune console script is not installed"
+    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == module.out
 
 
 def test_readme_documents_every_command():

@@ -146,3 +146,15 @@ def test_crossed_book_refused(cli, tmp_path):
     frame.to_csv(tmp_path / "X.csv", index=False)
     result = cli("data", "import", tmp_path / "X.csv", "--out", tmp_path / "o")
     assert result.code == 3 and "row 3" in result.err and "crossed" in result.err
+
+
+def test_gaps_are_reported_not_filled(cli, tmp_path):
+    rows = _rows(8)
+    del rows[3:5]  # two missing bars
+    (tmp_path / "X.csv").write_text(_csv(rows))
+    assert cli("data", "import", tmp_path / "X.csv", "--out", tmp_path / "o").code == 0
+    result = cli("data", "inspect", tmp_path / "o", "--verify")
+    assert result.code == 0
+    line = next(x for x in result.out.splitlines() if x.startswith("X "))
+    assert line.split()[1] == "6"  # rows: nothing invented
+    assert line.split()[-4:-2] == ["1", "2"]  # one gap, two bars long
