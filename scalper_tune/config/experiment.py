@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.schema import build, load_yaml
 from scalper_tune.config.search_space import SearchSpace, load_search_space
 from scalper_tune.config.synthetic_spec import SyntheticSpec
@@ -64,6 +65,7 @@ class Experiment:
     seed: int = 7
     schema_version: int = SCHEMA_VERSION
     output: OutputSpec = field(default_factory=OutputSpec)
+    features: FeatureSpec = field(default_factory=FeatureSpec)
     description: str = ""
 
     def problems(self) -> list[tuple[str, str]]:

@@ -77,6 +77,7 @@ class MarketData:
     source: str
     symbol_meta: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     info: Mapping[str, object] = field(default_factory=dict)
+    stored_hash: str | None = None  # the hash recorded in dataset.json, trusted when present
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -90,7 +91,13 @@ class MarketData:
         return self.series[symbol]
 
     def content_hash(self) -> str:
-        """SHA-256 over symbols, column names and column bytes: identical data, identical hash."""
+        """SHA-256 over symbols, column names and column bytes: identical data, identical hash.
+        A dataset read from disk reports the hash in its dataset.json (`load_dataset(verify=True)`
+        recomputes and compares)."""
+        return self.stored_hash or self.compute_hash()
+
+    def compute_hash(self) -> str:
+        """The content hash, always recomputed from the arrays."""
         digest = hashlib.sha256()
         digest.update(f"bar_seconds={self.bar_seconds}".encode())
         for symbol in sorted(self.series):

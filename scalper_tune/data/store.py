@@ -58,7 +58,7 @@ def manifest(market: MarketData) -> dict:
         "symbol_meta": {s: dict(market.symbol_meta.get(s, {})) for s in market.symbols},
         "regime_names": list(REGIME_NAMES) if any(market[s].regime is not None
                                                    for s in market.symbols) else [],
-        "content_hash": market.content_hash(),
+        "content_hash": market.compute_hash(),
         "info": market.info,
     }
 
@@ -162,10 +162,12 @@ def load_dataset(folder: str | Path, symbols: list[str] | None = None,
         if not path.is_file():
             raise DataError(f"{path}: missing (listed in {MANIFEST}). Re-create the dataset.")
         series[symbol] = _read_symbol(path, symbol)
+    whole = not symbols or list(symbols) == available
     market = MarketData(bar_seconds=int(meta["bar_seconds"]), series=series,
                         source=str(meta.get("source", "")),
-                        symbol_meta=meta.get("symbol_meta", {}), info=meta.get("info", {}))
-    if verify and not symbols and market.content_hash() != meta.get("content_hash"):
+                        symbol_meta=meta.get("symbol_meta", {}), info=meta.get("info", {}),
+                        stored_hash=meta.get("content_hash") if whole and not verify else None)
+    if verify and whole and market.compute_hash() != meta.get("content_hash"):
         raise DataError(f"{folder}: content hash differs from {MANIFEST}: the files were changed "
                         "after the dataset was written. Re-create or re-import it.")
     return market

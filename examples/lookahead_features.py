@@ -1,0 +1,30 @@
+"""User features for `scalper_tune audit --feature lookahead_features:NAME` (run from examples/).
+
+Each takes a mapping of column arrays for one symbol and returns one float per bar. Three of them
+look ahead the way real research code often does; the audit catches each one (exit code 4).
+"""
+
+import numpy as np
+import pandas as pd
+
+
+def trailing_mean(columns):
+    """Causal: the mean of the last 20 closes."""
+    return pd.Series(columns["close"]).rolling(20).mean().to_numpy()
+
+
+def centred_mean(columns):
+    """Looks ahead: a centred window uses the next 10 bars."""
+    return pd.Series(columns["close"]).rolling(21, center=True).mean().to_numpy()
+
+
+def whole_series_zscore(columns):
+    """Looks ahead: normalised by the mean and std of the whole series (the seed's sketch)."""
+    r = np.diff(np.log(columns["close"]), prepend=np.nan)
+    vol = pd.Series(r).rolling(20).std().to_numpy()
+    return (vol - np.nanmean(vol)) / np.nanstd(vol)
+
+
+def next_close(columns):
+    """Looks ahead: the next bar's close shifted into the present."""
+    return pd.Series(columns["close"]).shift(-1).to_numpy()

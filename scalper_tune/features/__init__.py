@@ -1,0 +1,1 @@
+"""Named causal features built on the kernels, and the on-disk feature cache."""
