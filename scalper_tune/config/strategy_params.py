@@ -46,4 +46,33 @@ PARAMS: dict[str, ParamSpec] = {p.name: p for p in (
     ParamSpec("stop_loss", "float", 0.01, "fraction of entry price", "stop-loss distance",
               0.0001, 0.5),
     ParamSpec("side", "choice", "both", "-", "which side to trade", choices=("long", "short", "both")),
+    ParamSpec("max_hold", "int", 240, "bars", "time-stop cap on the holding period", 1, 100_000),
+    ParamSpec("hold_half_lives", "float", 3.0, "OU half-lives",
+              "time stop after this many OU half-lives (capped by max_hold)", 0.1, 100.0),
+    ParamSpec("base_position", "float", 0.5, "fraction of sleeve equity",
+              "position notional at |z| = entry_z; grows with |z| / entry_z", 0.001, 10.0),
+    ParamSpec("max_position", "float", 1.0, "fraction of sleeve equity",
+              "cap on the position notional (1 = no leverage)", 0.001, 10.0),
 )}
+
+
+def default_params() -> dict[str, object]:
+    """Every parameter at its documented default."""
+    return {name: spec.default for name, spec in PARAMS.items()}
+
+
+def check_params(values: dict[str, object], origin: str) -> dict[str, object]:
+    """Validate a complete or partial parameter mapping; returns defaults updated with it."""
+    from scalper_tune.config.schema import did_you_mean
+    from scalper_tune.errors import ConfigError
+
+    out = default_params()
+    for name, value in values.items():
+        if name not in PARAMS:
+            raise ConfigError(f"{origin}: {name}: unknown parameter{did_you_mean(str(name), PARAMS)}")
+        problem = PARAMS[name].problem(value)
+        if problem:
+            raise ConfigError(f"{origin}: {name}: {problem}.")
+        out[name] = int(value) if PARAMS[name].kind == "int" else (
+            float(value) if PARAMS[name].kind == "float" else value)
+    return out

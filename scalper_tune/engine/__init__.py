@@ -1,0 +1,1 @@
+"""Strategy parameters, the event-driven backtest, the vectorized prefilter and the metrics."""

@@ -1,0 +1,91 @@
+"""Arrays the kernels consume, built from market data and features (one place for the mapping)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from scalper_tune.config.costs import CostModel
+from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.data.market import SymbolData
+from scalper_tune.errors import ConfigError
+from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SLIP, C_TAKER, N_COSTS,
+                                              N_PARAMS, P_BASE, P_ENTRY_Z, P_HOLD_HL, P_IMB,
+                                              P_MAX_HOLD, P_MAX_POS, P_OU_FRAC, P_SIDE, P_STOP,
+                                              P_VOL_Z, SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
+
+SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
+_SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
+          "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
+          "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS}
+
+
+def param_vector(params: Mapping[str, object]) -> np.ndarray:
+    """A complete parameter mapping -> the kernels' float64 vector (see strategy_nb.P_*)."""
+    missing = [k for k in PARAMS if k not in params]
+    if missing:
+        raise ConfigError(f"parameters missing: {', '.join(missing)}")
+    p = np.zeros(N_PARAMS)
+    for name, slot in _SLOTS.items():
+        p[slot] = float(params[name])
+    p[P_SIDE] = SIDES[str(params["side"])]
+    return p
+
+
+def cost_vector(costs: CostModel) -> np.ndarray:
+    c = np.zeros(N_COSTS)
+    c[C_TAKER] = costs.taker_fee_bps
+    c[C_MAKER] = costs.maker_fee_bps
+    c[C_SLIP] = costs.slippage_bps
+    c[C_IMPACT] = costs.impact_bps
+    c[C_LATENCY] = costs.latency
+    return c
+
+
+def half_spread(data: SymbolData, spread_mult: float) -> np.ndarray:
+    """Half the quoted spread as a fraction of the mid, x spread_mult; 0 where there is no book."""
+    if not data.has_book:
+        return np.zeros(len(data))
+    mid = (data.bid + data.ask) / 2
+    with np.errstate(invalid="ignore"):
+        hs = (data.ask - data.bid) / (2 * mid) * spread_mult
+    return np.where(np.isfinite(hs), hs, 0.0)
+
+
+@dataclass(frozen=True)
+class SymbolInputs:
+    """Per-bar arrays of one symbol for one z_window."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    hs: np.ndarray
+    bid_size: np.ndarray
+    ask_size: np.ndarray
+    z: np.ndarray
+    volz: np.ndarray
+    imb: np.ndarray
+    allow: np.ndarray
+    mu: np.ndarray
+    half_life: np.ndarray
+
+
+def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window: int,
+                  costs: CostModel, allow: np.ndarray | None = None) -> SymbolInputs:
+    """Gather the arrays the engine needs; `allow` is the entry mask (default: all true)."""
+    name = f"price_z_w{z_window}"
+    if name not in features:
+        raise ConfigError(f"z_window {z_window}: features were built without this window; add it "
+                          "to features.z_windows.")
+    n = len(data)
+    mask = np.ones(n, dtype=np.bool_) if allow is None else np.asarray(allow, dtype=np.bool_)
+    return SymbolInputs(
+        open=data.open, high=data.high, low=data.low, close=data.close,
+        hs=half_spread(data, costs.spread_mult), bid_size=data.book_or_nan("bid_size"),
+        ask_size=data.book_or_nan("ask_size"), z=np.asarray(features[name]),
+        volz=np.asarray(features["vol_z_min"]), imb=np.asarray(features["imbalance"]),
+        allow=mask, mu=np.asarray(features[f"ou_mu_w{z_window}"]),
+        half_life=np.asarray(features[f"ou_half_life_w{z_window}"]))
