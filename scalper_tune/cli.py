@@ -8,20 +8,29 @@ Each command is a small function over the library; `main(argv)` maps user errors
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
+
+import pandas as pd
 
 from scalper_tune import __version__
 from scalper_tune.config import DataSpec, SyntheticSpec, load_experiment
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.config.params_file import ParamsFile, load_params_file
 from scalper_tune.config.synthetic_spec import CRASH_SCENARIOS
 from scalper_tune.data import generate, import_files, load, load_dataset, write_dataset
 from scalper_tune.data.importers import FORMATS
 from scalper_tune.data.inspect import render
 from scalper_tune.data.store import check_out_dir
+from scalper_tune.engine import prefilter
+from scalper_tune.engine.backtest import backtest
+from scalper_tune.engine.report import metrics_json, plain, render_metrics, write_trades_csv
 from scalper_tune.errors import ScalperTuneError, UsageError
 from scalper_tune.features.audit import audit, load_user_feature
 from scalper_tune.features.audit import render as render_audit
+from scalper_tune.features.cache import build as build_features
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -86,6 +95,62 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 4 if any(r.violations for r in rows) else 0
 
 
+def _market_and_features(args: argparse.Namespace, z_window: int):
+    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+    market = load(DataSpec(path=args.data, symbols=symbols))
+    base = FeatureSpec()
+    spec = dataclasses.replace(base, z_windows=tuple(sorted(set(base.z_windows) | {z_window})))
+    cache = None if args.no_cache else args.feature_cache
+    return market, build_features(market, spec, cache).features
+
+
+def _params_file(args: argparse.Namespace) -> ParamsFile:
+    loaded = load_params_file(args.params) if args.params else ParamsFile()
+    if args.account is not None:
+        if args.account <= 0:
+            raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
+        loaded = dataclasses.replace(loaded, account=float(args.account))
+    return loaded
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    cfg = _params_file(args)
+    if args.engine == "prefilter" and args.trades_out:
+        raise UsageError("--trades-out needs --engine event: the prefilter keeps summaries only.")
+    market, features = _market_and_features(args, int(cfg.params["z_window"]))
+    if args.engine == "prefilter":
+        shared = prefilter.prepare(market, features, (int(cfg.params["z_window"]),),
+                                   cfg.costs.spread_mult)
+        summary, _ = prefilter.run(shared, pd.DataFrame([cfg.params]), cfg.costs, cfg.account)
+        row = {k: (v.item() if hasattr(v, "item") else v) for k, v in summary.iloc[0].items()}
+        if args.json:
+            print(json.dumps(plain(row), indent=2))
+        else:
+            for key, value in row.items():
+                print(f"{key:<20}{value}")
+        return 0
+    result = backtest(market, features, cfg.params, cfg.costs, cfg.account)
+    if args.trades_out:
+        write_trades_csv(result.trades, args.trades_out)
+    print(metrics_json(result.metrics) if args.json else render_metrics(result.metrics))
+    if args.trades_out and not args.json:
+        print(f"wrote {len(result.trades)} trades to {args.trades_out}")
+    return 0
+
+
+def _add_run_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--data", required=True, help="dataset folder (or files to import)")
+    cmd.add_argument("--params", help="parameter file (see examples/params.yaml); default: the "
+                                      "documented defaults")
+    cmd.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
+    cmd.add_argument("--account", type=float, help="account value in $ (default: the params "
+                                                   "file's, else 1000)")
+    cmd.add_argument("--trades-out", metavar="FILE.csv", help="write the trades to this CSV")
+    cmd.add_argument("--feature-cache", default="feature_cache",
+                     help="feature cache folder (default ./feature_cache)")
+    cmd.add_argument("--no-cache", action="store_true", help="compute features without caching")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scalper_tune",
@@ -113,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--seed", type=int, default=7, help="seed of the cut points (default 7)")
     aud.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
     aud.set_defaults(func=_cmd_audit)
+
+    bt = commands.add_parser(
+        "backtest", help="backtest one parameter set (event engine or prefilter)",
+        description="Backtest one parameter set on a dataset and print the metrics (the seed's "
+                    "report, Sharpe, Sortino, Calmar, exposure, per-asset breakdown).")
+    _add_run_options(bt)
+    bt.add_argument("--engine", choices=("event", "prefilter"), default="event",
+                    help="event: the event-driven engine (default); prefilter: the fast "
+                         "vectorized screen (summary only)")
+    bt.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    bt.set_defaults(func=_cmd_backtest)
 
     data = commands.add_parser("data", help="create, import and inspect market datasets",
                                description="Create, import and inspect canonical datasets "

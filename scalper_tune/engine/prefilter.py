@@ -1,0 +1,157 @@
+"""The vectorized prefilter (the seed's "Fast Engine"): every combination of a grid over shared,
+precomputed arrays in one parallel Numba call, returning one summary row per combination.
+
+Same decisions and fill timing as the event engine (it runs the engine's step); simplified costs:
+a constant half-spread per asset (the median of its book) and no size impact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from scalper_tune.config.costs import CostModel
+from scalper_tune.data.market import MarketData
+from scalper_tune.engine.inputs import cost_vector, half_spread, param_vector
+from scalper_tune.engine.metrics import SECONDS_PER_YEAR
+from scalper_tune.errors import ConfigError
+from scalper_tune.kernels.engine_nb import (S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS, S_GROSS_WIN,
+                                            S_HOLD_BARS, S_MAX_DD, S_SUM_R, S_SUM_R2, S_SUM_RET,
+                                            S_TRADES, S_WINS, S_WORST_RET)
+from scalper_tune.kernels.prefilter_nb import run_prefilter_nb
+from scalper_tune.kernels.threads import set_threads
+
+
+@dataclass(frozen=True)
+class SharedArrays:
+    """Per-bar arrays of all symbols, concatenated (asset a at [start[a], start[a+1])), and
+    window-dependent arrays stacked by window."""
+
+    symbols: tuple[str, ...]
+    start: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    hs: np.ndarray  # one constant half-spread per asset
+    volz: np.ndarray
+    imb: np.ndarray
+    allow: np.ndarray
+    windows: tuple[int, ...]
+    z: np.ndarray
+    mu: np.ndarray
+    half_life: np.ndarray
+    bar_seconds: int
+
+    @property
+    def bars(self) -> int:
+        return int(self.start[-1])
+
+
+def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+            windows: Sequence[int], spread_mult: float = 1.0,
+            allow: Mapping[str, np.ndarray] | None = None) -> SharedArrays:
+    """Concatenate what the prefilter reads (done once; shared by every chunk of the grid)."""
+    symbols = market.symbols
+    lengths = [len(market[s]) for s in symbols]
+    start = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    cat = lambda get: np.ascontiguousarray(np.concatenate([get(s) for s in symbols]))
+    for w in windows:
+        if f"price_z_w{w}" not in features[symbols[0]]:
+            raise ConfigError(f"z_window {w}: features were built without this window; add it to "
+                              "features.z_windows.")
+    hs = np.array([float(np.median(half_spread(market[s], spread_mult))) for s in symbols])
+    mask = cat(lambda s: np.ones(len(market[s]), dtype=np.bool_) if allow is None
+               else np.asarray(allow[s], dtype=np.bool_))
+    stack = lambda name: np.ascontiguousarray(np.vstack(
+        [cat(lambda s: np.asarray(features[s][f"{name}_w{w}"])) for w in windows]))
+    return SharedArrays(
+        symbols=symbols, start=start, open=cat(lambda s: market[s].open),
+        high=cat(lambda s: market[s].high), low=cat(lambda s: market[s].low),
+        close=cat(lambda s: market[s].close), hs=hs,
+        volz=cat(lambda s: np.asarray(features[s]["vol_z_min"])),
+        imb=cat(lambda s: np.asarray(features[s]["imbalance"])), allow=mask,
+        windows=tuple(int(w) for w in windows), z=stack("price_z"), mu=stack("ou_mu"),
+        half_life=stack("ou_half_life"), bar_seconds=market.bar_seconds)
+
+
+def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """CSR lists of bars where some combination of each window could enter (exact superset)."""
+    n_assets = len(shared.symbols)
+    ptr = [0]
+    idx = []
+    for wi, w in enumerate(shared.windows):
+        sel = combos["z_window"] == w
+        ez = combos.loc[sel, "entry_z"].min() if sel.any() else np.inf
+        vz = combos.loc[sel, "vol_z_min"].min() if sel.any() else np.inf
+        with np.errstate(invalid="ignore"):
+            ok = (np.abs(shared.z[wi]) >= ez) & (shared.volz >= vz) & shared.allow
+        for a in range(n_assets):
+            lo, hi = shared.start[a], shared.start[a + 1]
+            found = np.flatnonzero(ok[lo:hi]).astype(np.int64)
+            idx.append(found)
+            ptr.append(ptr[-1] + found.shape[0])
+    return np.asarray(ptr, dtype=np.int64), (np.concatenate(idx) if idx else np.zeros(0, np.int64))
+
+
+def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
+        account: float = 1000.0, threads: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """Evaluate every row of `combos` (complete parameter sets) on every asset.
+
+    Returns (summary per combination, raw final states n_combos x n_assets x N_STATE)."""
+    if combos.empty:
+        raise ConfigError("the prefilter got no combinations to evaluate.")
+    window_index = {w: i for i, w in enumerate(shared.windows)}
+    missing = sorted(set(combos["z_window"]) - set(window_index))
+    if missing:
+        raise ConfigError(f"z_window {missing}: not among the prepared windows {shared.windows}.")
+    params = np.vstack([param_vector(row) for row in combos.to_dict("records")])
+    window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
+    ptr, idx = _candidates(shared, combos)
+    capital = account / len(shared.symbols)
+    set_threads(threads)
+    states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
+                              shared.hs, shared.volz, shared.imb, shared.allow, shared.z,
+                              shared.mu, shared.half_life, ptr, idx, window_of, params,
+                              cost_vector(costs), capital)
+    lengths = np.diff(shared.start).astype(float)
+    return summarize(states, lengths, capital, account, shared.bar_seconds), states
+
+
+def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: float,
+              bar_seconds: int) -> pd.DataFrame:
+    """Per-combination summary from final states (also used on the event engine's states, so the
+    two engines are compared on identical definitions)."""
+    trades = states[:, :, S_TRADES].sum(axis=1)
+    wins = states[:, :, S_WINS].sum(axis=1)
+    gross_win = states[:, :, S_GROSS_WIN].sum(axis=1)
+    gross_loss = states[:, :, S_GROSS_LOSS].sum(axis=1)
+    n = lengths[None, :]
+    mean = states[:, :, S_SUM_R] / n
+    var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sharpe_assets = np.where(var > 0, mean / np.sqrt(var), 0.0) * math.sqrt(
+            SECONDS_PER_YEAR / bar_seconds)
+        out = pd.DataFrame({
+            "trades": trades.astype(np.int64),
+            "win_rate": np.where(trades > 0, wins / np.maximum(trades, 1), np.nan),
+            "total_pnl": gross_win - gross_loss,
+            "equity_pnl": (states[:, :, S_EQUITY] - capital).sum(axis=1),
+            "return_on_account": (gross_win - gross_loss) / account,
+            "profit_factor": np.where(gross_loss > 0, gross_win / gross_loss,
+                                      np.where(gross_win > 0, np.inf, np.nan)),
+            "avg_return": np.where(trades > 0, states[:, :, S_SUM_RET].sum(axis=1)
+                                   / np.maximum(trades, 1), np.nan),
+            "worst_trade": np.where(trades > 0, states[:, :, S_WORST_RET].min(axis=1), np.nan),
+            "sharpe_mean": sharpe_assets.mean(axis=1),
+            "max_dd_sum": -states[:, :, S_MAX_DD].sum(axis=1),
+            "exposure": (states[:, :, S_BARS_IN_POS] / n).mean(axis=1),
+            "avg_holding_bars": np.where(trades > 0, states[:, :, S_HOLD_BARS].sum(axis=1)
+                                         / np.maximum(trades, 1), np.nan),
+            "assets_traded": (states[:, :, S_TRADES] > 0).sum(axis=1),
+        })
+    return out
