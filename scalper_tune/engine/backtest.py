@@ -34,6 +34,7 @@ class SymbolRun:
     equity: np.ndarray
     in_position: np.ndarray
     open_position: dict | None
+    state: np.ndarray  # the engine's final state vector (running statistics, see engine_nb)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarra
         open_position = {"side": "long" if state[1] > 0 else "short", "qty": float(state[2]),
                          "entry_price": float(state[3]), "entry_bar": int(state[4]),
                          "mark_price": float(data.close[-1])}
-    return SymbolRun(trades=trades, equity=equity, in_position=in_pos, open_position=open_position)
+    return SymbolRun(trades=trades, equity=equity, in_position=in_pos, open_position=open_position,
+                     state=state)
 
 
 def trades_frame(market: MarketData, runs: Mapping[str, SymbolRun]) -> pd.DataFrame:
