@@ -25,12 +25,14 @@ from scalper_tune.data.importers import FORMATS
 from scalper_tune.data.inspect import render
 from scalper_tune.data.store import check_out_dir
 from scalper_tune.engine import prefilter
+from scalper_tune.engine.audit import audit_trades
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.report import metrics_json, plain, render_metrics, write_trades_csv
 from scalper_tune.errors import ScalperTuneError, UsageError
 from scalper_tune.features.audit import audit, load_user_feature
 from scalper_tune.features.audit import render as render_audit
 from scalper_tune.features.cache import build as build_features
+from scalper_tune.live.runner import paper_replay
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -89,6 +91,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.cuts < 1:
         raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
     rows = audit(market, FeatureSpec(), user, cuts=args.cuts, seed=args.seed)
+    if not args.no_engine:
+        cfg = _params_file(args)
+        spec = dataclasses.replace(FeatureSpec(), z_windows=(int(cfg.params["z_window"]),))
+        rows.append(audit_trades(market, spec, cfg.params, cfg.costs, args.cuts, args.seed))
     print(f"causality audit of {args.data}: {len(market.symbols)} symbol(s), {args.cuts} cut(s), "
           f"seed {args.seed}")
     print(render_audit(rows))
@@ -138,6 +144,19 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_paper(args: argparse.Namespace) -> int:
+    cfg = _params_file(args)
+    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+    market = load(DataSpec(path=args.data, symbols=symbols))
+    trades, _, metrics = paper_replay(market, cfg.params, cfg.costs, cfg.account)
+    if args.trades_out:
+        write_trades_csv(trades, args.trades_out)
+    print(metrics_json(metrics) if args.json else render_metrics(metrics))
+    if args.trades_out and not args.json:
+        print(f"wrote {len(trades)} trades to {args.trades_out}")
+    return 0
+
+
 def _add_run_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--data", required=True, help="dataset folder (or files to import)")
     cmd.add_argument("--params", help="parameter file (see examples/params.yaml); default: the "
@@ -177,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--cuts", type=int, default=20, help="random cut points (default 20)")
     aud.add_argument("--seed", type=int, default=7, help="seed of the cut points (default 7)")
     aud.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
+    aud.add_argument("--params", help="parameter file for the engine check (default: defaults)")
+    aud.add_argument("--no-engine", action="store_true",
+                     help="check features only, not the backtest's trades")
+    aud.set_defaults(account=None)
     aud.set_defaults(func=_cmd_audit)
 
     bt = commands.add_parser(
@@ -189,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "vectorized screen (summary only)")
     bt.add_argument("--json", action="store_true", help="print the metrics as JSON")
     bt.set_defaults(func=_cmd_backtest)
+
+    paper = commands.add_parser(
+        "paper", help="replay a dataset through the live runner and paper broker",
+        description="Feed a dataset bar by bar, as a live feed would, through the live runner "
+                    "(rolling feature state, the backtest's strategy step, an in-memory paper "
+                    "broker with the same cost model). Its trades equal `backtest`'s.")
+    _add_run_options(paper)
+    paper.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    paper.set_defaults(func=_cmd_paper)
 
     data = commands.add_parser("data", help="create, import and inspect market datasets",
                                description="Create, import and inspect canonical datasets "

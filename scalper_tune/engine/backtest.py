@@ -86,6 +86,10 @@ def trades_frame(market: MarketData, runs: Mapping[str, SymbolRun]) -> pd.DataFr
             "_entry_bar": entry_bar, "_exit_bar": exit_bar}))
     if not frames:
         empty = {c: pd.Series(dtype=float) for c in TRADE_COLUMNS}
+        for c in ("symbol", "side", "exit_reason"):
+            empty[c] = pd.Series(dtype="str")
+        for c in ("entry_time", "exit_time"):
+            empty[c] = pd.Series(dtype="datetime64[ns, UTC]")
         empty.update({"_entry_bar": pd.Series(dtype=np.int64), "_exit_bar": pd.Series(dtype=np.int64)})
         return pd.DataFrame(empty)
     out = pd.concat(frames, ignore_index=True)

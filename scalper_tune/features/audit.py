@@ -151,5 +151,5 @@ def render(rows: list[AuditRow]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
     bad = [r.feature for r in rows if r.violations]
     lines.append(f"LOOK-AHEAD in {len(bad)} feature(s): {', '.join(bad)}" if bad
-                 else f"ok: {len(rows)} feature(s) causal at every cut")
+                 else f"ok: {len(rows)} check(s) causal at every cut")
     return "\n".join(lines)

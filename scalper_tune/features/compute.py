@@ -32,8 +32,8 @@ import numpy as np
 
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData, SymbolData
-from scalper_tune.kernels.rolling_nb import (atr_nb, log_returns_nb, ou_fit_nb, rolling_corr_nb,
-                                             rolling_mean_std_nb, zscore_nb)
+from scalper_tune.kernels.rolling_nb import (atr_nb, log_nb, log_returns_nb, ou_fit_nb,
+                                             rolling_corr_nb, rolling_mean_std_nb, zscore_nb)
 from scalper_tune.kernels.timeframe_nb import asof_count_nb, broadcast_nb, htf_close_nb
 
 BOOK_FEATURES = ("imbalance", "imbalance_smooth", "spread_bps", "spread_z", "depth",
@@ -112,7 +112,7 @@ def compute_symbol(data: SymbolData, spec: FeatureSpec, bar_seconds: int) -> dic
         mean, std = rolling_mean_std_nb(data.close, w)
         out[f"price_z_w{w}"] = zscore_nb(data.close, mean, std, 0)
     out["atr"] = atr_nb(data.high, data.low, data.close, spec.atr_window)
-    log_close = np.log(data.close)
+    log_close = log_nb(data.close)
     for w in spec.z_windows:
         mu, half, sigma = ou_fit_nb(log_close, w)
         out[f"ou_mu_w{w}"], out[f"ou_half_life_w{w}"], out[f"ou_sigma_w{w}"] = mu, half, sigma

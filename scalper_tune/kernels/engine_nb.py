@@ -87,15 +87,13 @@ def _close_trade(s: np.ndarray, trade: np.ndarray, t: int, px: float, fee_rate: 
 
 
 @njit(cache=True)
-def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float, low: float,
-            close: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float, z: float,
-            volz: float, imb: float, allow: bool, mu: float, half_life: float, p: np.ndarray,
-            c: np.ndarray) -> int:
-    """Process bar t: fills at its open, resting orders inside it, decisions at its close.
-    `hs_prev`, `*_size_prev` come from the book at the previous close. Returns 1 if a trade
-    closed in this bar (then described in `trade`), else 0."""
+def broker_step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
+                   low: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float,
+                   p: np.ndarray, c: np.ndarray) -> int:
+    """The broker's part of bar t: pending market orders fill at its open, then the resting
+    stop-loss and take-profit inside it (stop first). `hs_prev`, `*_size_prev` come from the book
+    at the previous close. Returns 1 if a trade closed (described in `trade`), else 0."""
     closed = 0
-    # 1. the open: pending market orders fill
     if s[S_PEND_ENTRY_BAR] == t:
         direction = int(s[S_PEND_DIR])
         qty = s[S_PEND_QTY]
@@ -118,7 +116,6 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
         px = market_fill_nb(open_, -direction, hs_prev, s[S_QTY], size, c)
         _close_trade(s, trade, t, px, c[C_TAKER], EXIT_TIME, False)
         closed = 1
-    # 2. inside the bar: resting stop-loss and take-profit (stop first)
     if s[S_DIR] != 0.0:
         direction = int(s[S_DIR])
         code, ref = intrabar_exit_nb(direction, t > s[S_ENTRY_BAR], open_, high, low, s[S_STOP],
@@ -131,7 +128,15 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
             px = market_fill_nb(ref, -direction, hs_prev, s[S_QTY], size, c)
             _close_trade(s, trade, t, px, c[C_TAKER], code, code != EXIT_STOP_GAP)
             closed = 1
-    # 3. the close: time stop, or a new entry decision
+    return closed
+
+
+@njit(cache=True)
+def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float, imb: float,
+                     allow: bool, mu: float, half_life: float, p: np.ndarray,
+                     c: np.ndarray) -> None:
+    """The strategy's part of bar t, at its close: the time stop of an open position, or a new
+    entry decision (an order filled by the broker at the open of bar t + 1 + latency)."""
     if s[S_DIR] != 0.0:
         if s[S_PEND_EXIT_BAR] < 0.0 and t - s[S_ENTRY_BAR] + 1.0 >= s[S_HOLD]:
             s[S_PEND_EXIT_BAR] = t + 1 + c[C_LATENCY]
@@ -146,7 +151,11 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
                 s[S_PEND_QTY] = qty
                 s[S_PEND_TP] = take_profit_level_nb(mu, log_close, p)
                 s[S_PEND_HOLD] = hold_limit_nb(half_life, p)
-    # 4. mark to market and running statistics
+
+
+@njit(cache=True)
+def mark_nb(s: np.ndarray, close: float) -> None:
+    """Mark the sleeve to market at the close and update the running statistics."""
     equity = s[S_CASH]
     if s[S_DIR] != 0.0:
         equity += s[S_DIR] * s[S_QTY] * (close - s[S_ENTRY_PX])
@@ -160,6 +169,19 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
         s[S_PEAK] = equity
     if s[S_PEAK] - equity > s[S_MAX_DD]:
         s[S_MAX_DD] = s[S_PEAK] - equity
+
+
+@njit(cache=True)
+def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float, low: float,
+            close: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float, z: float,
+            volz: float, imb: float, allow: bool, mu: float, half_life: float, p: np.ndarray,
+            c: np.ndarray) -> int:
+    """One whole bar: the broker's fills, the strategy's decision at the close, the mark.
+    Returns 1 if a trade closed in this bar (then described in `trade`), else 0."""
+    closed = broker_step_nb(s, trade, t, open_, high, low, hs_prev, bid_size_prev, ask_size_prev,
+                            p, c)
+    strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, p, c)
+    mark_nb(s, close)
     return closed
 
 

@@ -1,10 +1,14 @@
-"""Causal rolling kernels: the value at t uses inputs at indices <= t only; O(n) in the length
-and independent of the window (sliding Welford updates, resynchronised by an exact recompute
-every `window` steps so rounding error cannot drift). Where the window is nearly constant
-(std below `TINY` x |mean|), where sliding updates lose their relative accuracy, the step is
-recomputed exactly (two-pass), so a flat window gives std 0, never rounding noise. Outputs are
-NaN during warm-up and wherever the window holds a NaN input. Every kernel runs front to back, so results on x[:k] equal the
-first k results on x, bit for bit.
+"""Causal rolling kernels: the value at t uses inputs at indices <= t only; O(n) in the length and
+independent of the window (sliding Welford updates, resynchronised by an exact recompute every
+`window` steps so rounding error cannot drift). Where the window is nearly constant (std below
+`TINY` x |mean|), where sliding updates lose their relative accuracy, the step is recomputed
+exactly (two-pass), so a flat window gives std 0, never rounding noise. Outputs are NaN during
+warm-up and wherever the window holds a NaN input.
+
+Each rolling statistic is a *step* over an explicit state vector and a ring buffer of the window
+(`*_step_nb`); the batch kernels (`*_nb` over arrays) are loops over those steps. The live runner
+calls the same steps one event at a time, so batch and live values are identical bit for bit, and
+results on x[:k] equal the first k results on x.
 """
 
 from __future__ import annotations
@@ -13,6 +17,13 @@ import numpy as np
 from numba import njit
 
 TINY = 1e-4  # relative std below which a window is recomputed exactly
+
+# mean/std state: values seen, NaNs in window, mean, m2, steps since the last exact recompute
+MS_T, MS_NAN, MS_MEAN, MS_M2, MS_SYNC = 0, 1, 2, 3, 4
+MS_SIZE = 5
+# co-moment state: values seen, NaN pairs in window, mx, my, cxx, cyy, cxy, since sync
+CM_T, CM_NAN, CM_MX, CM_MY, CM_CXX, CM_CYY, CM_CXY, CM_SYNC = 0, 1, 2, 3, 4, 5, 6, 7
+CM_SIZE = 8
 
 
 @njit(cache=True)
@@ -29,60 +40,88 @@ def log_returns_nb(close: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _exact_mean_m2(x: np.ndarray, start: int, stop: int) -> tuple:
-    n = stop - start
-    anchor = x[start]  # shifted sum: a constant window has mean == anchor exactly, m2 == 0
+def log_nb(x: np.ndarray) -> np.ndarray:
+    """Natural log, element by element, with the same scalar routine the online steps use (a
+    vectorised library log may round differently in the last bit)."""
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = np.log(x[i])
+    return out
+
+
+@njit(cache=True)
+def _ring_mean_m2(ring: np.ndarray, newest: int) -> tuple:
+    """Exact two-pass mean and m2 of a full ring, oldest value first (anchor-shifted sum: a
+    constant window has mean == anchor exactly and m2 == 0)."""
+    w = ring.shape[0]
+    anchor = ring[(newest + 1) % w]
     mean = 0.0
-    for i in range(start, stop):
-        mean += x[i] - anchor
-    mean = anchor + mean / n
+    for i in range(w):
+        mean += ring[(newest + 1 + i) % w] - anchor
+    mean = anchor + mean / w
     m2 = 0.0
-    for i in range(start, stop):
-        d = x[i] - mean
+    for i in range(w):
+        d = ring[(newest + 1 + i) % w] - mean
         m2 += d * d
     return mean, m2
+
+
+@njit(cache=True)
+def mean_std_step_nb(st: np.ndarray, ring: np.ndarray, v: float) -> tuple:
+    """Feed one value; returns (mean, sample std) of the last len(ring) values (NaN in warm-up or
+    while the window holds a NaN). `st` has MS_SIZE slots, zero at the start; `ring` any values."""
+    w = ring.shape[0]
+    t = int(st[MS_T])
+    pos = t % w
+    old = ring[pos]
+    if np.isnan(v):
+        st[MS_NAN] += 1.0
+    if t >= w and np.isnan(old):
+        st[MS_NAN] -= 1.0
+    ring[pos] = v
+    st[MS_T] = t + 1
+    if st[MS_NAN] > 0.0 or t < w - 1:
+        st[MS_SYNC] = w  # recompute exactly once the window is clean again
+        return np.nan, np.nan
+    st[MS_SYNC] += 1.0
+    mean = st[MS_MEAN]
+    m2 = st[MS_M2]
+    if st[MS_SYNC] >= w:
+        mean, m2 = _ring_mean_m2(ring, pos)
+        st[MS_SYNC] = 0.0
+    else:
+        # remove old (n: w -> w-1), then add v (back to w)
+        d_old = old - mean
+        mean_rm = mean - d_old / (w - 1)
+        m2 -= d_old * (old - mean_rm)
+        d_new = v - mean_rm
+        mean = mean_rm + d_new / w
+        m2 += d_new * (v - mean)
+        if m2 < (w - 1) * (TINY * mean) ** 2:
+            mean, m2 = _ring_mean_m2(ring, pos)
+            st[MS_SYNC] = 0.0
+    st[MS_MEAN] = mean
+    st[MS_M2] = m2
+    return mean, (np.sqrt(m2 / (w - 1)) if w > 1 else 0.0)
 
 
 @njit(cache=True)
 def rolling_mean_std_nb(x: np.ndarray, window: int) -> tuple:
     """Mean and sample std (ddof=1) of x[t-window+1 .. t]; NaN until `window` finite values."""
     n = x.shape[0]
-    mean_out = np.full(n, np.nan)
-    std_out = np.full(n, np.nan)
-    nan_count = 0
-    mean = 0.0
-    m2 = 0.0
-    since_sync = 0
+    mean_out = np.empty(n)
+    std_out = np.empty(n)
+    st = np.zeros(MS_SIZE)
+    ring = np.empty(window)
     for t in range(n):
-        v = x[t]
-        if np.isnan(v):
-            nan_count += 1
-        if t >= window:
-            old = x[t - window]
-            if np.isnan(old):
-                nan_count -= 1
-        if nan_count > 0 or t < window - 1:
-            since_sync = window  # force an exact recompute when the window is clean again
-            continue
-        since_sync += 1
-        if since_sync >= window:
-            mean, m2 = _exact_mean_m2(x, t - window + 1, t + 1)
-            since_sync = 0
-        else:
-            old = x[t - window]
-            # remove old (n: window -> window-1), then add v (back to window)
-            d_old = old - mean
-            mean_rm = mean - d_old / (window - 1)
-            m2 -= d_old * (old - mean_rm)
-            d_new = v - mean_rm
-            mean = mean_rm + d_new / window
-            m2 += d_new * (v - mean)
-            if m2 < (window - 1) * (TINY * mean) ** 2:
-                mean, m2 = _exact_mean_m2(x, t - window + 1, t + 1)
-                since_sync = 0
-        mean_out[t] = mean
-        std_out[t] = np.sqrt(m2 / (window - 1)) if window > 1 else 0.0
+        mean_out[t], std_out[t] = mean_std_step_nb(st, ring, x[t])
     return mean_out, std_out
+
+
+@njit(cache=True)
+def zscore_value_nb(x: float, mean: float, std: float) -> float:
+    """(x - mean) / std, NaN where std is 0 or NaN."""
+    return (x - mean) / std if std > 0.0 else np.nan
 
 
 @njit(cache=True)
@@ -92,9 +131,7 @@ def zscore_nb(x: np.ndarray, mean: np.ndarray, std: np.ndarray, lag: int) -> np.
     n = x.shape[0]
     out = np.full(n, np.nan)
     for t in range(lag, n):
-        s = std[t - lag]
-        if s > 0.0:
-            out[t] = (x[t] - mean[t - lag]) / s
+        out[t] = zscore_value_nb(x[t], mean[t - lag], std[t - lag])
     return out
 
 
@@ -123,26 +160,77 @@ def atr_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) ->
 
 
 @njit(cache=True)
-def _exact_cov(x: np.ndarray, y: np.ndarray, start: int, stop: int) -> tuple:
-    n = stop - start
-    ax = x[start]
-    ay = y[start]
+def _ring_comoments(rx: np.ndarray, ry: np.ndarray, newest: int) -> tuple:
+    w = rx.shape[0]
+    first = (newest + 1) % w
+    ax = rx[first]
+    ay = ry[first]
     mx = 0.0
     my = 0.0
-    for i in range(start, stop):
-        mx += x[i] - ax
-        my += y[i] - ay
-    mx = ax + mx / n
-    my = ay + my / n
+    for i in range(w):
+        j = (newest + 1 + i) % w
+        mx += rx[j] - ax
+        my += ry[j] - ay
+    mx = ax + mx / w
+    my = ay + my / w
     cxx = 0.0
     cyy = 0.0
     cxy = 0.0
-    for i in range(start, stop):
-        dx = x[i] - mx
-        dy = y[i] - my
+    for i in range(w):
+        j = (newest + 1 + i) % w
+        dx = rx[j] - mx
+        dy = ry[j] - my
         cxx += dx * dx
         cyy += dy * dy
         cxy += dx * dy
+    return mx, my, cxx, cyy, cxy
+
+
+@njit(cache=True)
+def comoments_step_nb(st: np.ndarray, rx: np.ndarray, ry: np.ndarray, x: float, y: float) -> tuple:
+    """Feed one pair; returns (mx, my, cxx, cyy, cxy): means and sums of centred products of the
+    last len(rx) pairs (NaN in warm-up or while the window holds a NaN)."""
+    w = rx.shape[0]
+    t = int(st[CM_T])
+    pos = t % w
+    ox = rx[pos]
+    oy = ry[pos]
+    if np.isnan(x) or np.isnan(y):
+        st[CM_NAN] += 1.0
+    if t >= w and (np.isnan(ox) or np.isnan(oy)):
+        st[CM_NAN] -= 1.0
+    rx[pos] = x
+    ry[pos] = y
+    st[CM_T] = t + 1
+    if st[CM_NAN] > 0.0 or t < w - 1:
+        st[CM_SYNC] = w
+        return np.nan, np.nan, np.nan, np.nan, np.nan
+    st[CM_SYNC] += 1.0
+    mx, my = st[CM_MX], st[CM_MY]
+    cxx, cyy, cxy = st[CM_CXX], st[CM_CYY], st[CM_CXY]
+    if st[CM_SYNC] >= w:
+        mx, my, cxx, cyy, cxy = _ring_comoments(rx, ry, pos)
+        st[CM_SYNC] = 0.0
+    else:
+        dx = ox - mx
+        dy = oy - my
+        mx_r = mx - dx / (w - 1)
+        my_r = my - dy / (w - 1)
+        cxx -= dx * (ox - mx_r)
+        cyy -= dy * (oy - my_r)
+        cxy -= dx * (oy - my_r)
+        dx = x - mx_r
+        dy = y - my_r
+        mx = mx_r + dx / w
+        my = my_r + dy / w
+        cxx += dx * (x - mx)
+        cyy += dy * (y - my)
+        cxy += dx * (y - my)
+        if cxx < w * (TINY * mx) ** 2 or cyy < w * (TINY * my) ** 2:
+            mx, my, cxx, cyy, cxy = _ring_comoments(rx, ry, pos)
+            st[CM_SYNC] = 0.0
+    st[CM_MX], st[CM_MY] = mx, my
+    st[CM_CXX], st[CM_CYY], st[CM_CXY] = cxx, cyy, cxy
     return mx, my, cxx, cyy, cxy
 
 
@@ -151,57 +239,40 @@ def rolling_comoments_nb(x: np.ndarray, y: np.ndarray, window: int) -> tuple:
     """Rolling means and co-moments (sums of centred products) of pairs (x_i, y_i) over the last
     `window` indices: returns mx, my, cxx, cyy, cxy arrays; NaN where the window has a NaN."""
     n = x.shape[0]
-    mx_o = np.full(n, np.nan)
-    my_o = np.full(n, np.nan)
-    cxx_o = np.full(n, np.nan)
-    cyy_o = np.full(n, np.nan)
-    cxy_o = np.full(n, np.nan)
-    nan_count = 0
-    mx = my = cxx = cyy = cxy = 0.0
-    since_sync = 0
-    w = window
+    mx = np.empty(n)
+    my = np.empty(n)
+    cxx = np.empty(n)
+    cyy = np.empty(n)
+    cxy = np.empty(n)
+    st = np.zeros(CM_SIZE)
+    rx = np.empty(window)
+    ry = np.empty(window)
     for t in range(n):
-        if np.isnan(x[t]) or np.isnan(y[t]):
-            nan_count += 1
-        if t >= w and (np.isnan(x[t - w]) or np.isnan(y[t - w])):
-            nan_count -= 1
-        if nan_count > 0 or t < w - 1:
-            since_sync = w
-            continue
-        since_sync += 1
-        if since_sync >= w:
-            mx, my, cxx, cyy, cxy = _exact_cov(x, y, t - w + 1, t + 1)
-            since_sync = 0
-        else:
-            ox = x[t - w]
-            oy = y[t - w]
-            # remove (ox, oy)
-            dx = ox - mx
-            dy = oy - my
-            mx_r = mx - dx / (w - 1)
-            my_r = my - dy / (w - 1)
-            cxx -= dx * (ox - mx_r)
-            cyy -= dy * (oy - my_r)
-            cxy -= dx * (oy - my_r)
-            # add (x_t, y_t)
-            vx = x[t]
-            vy = y[t]
-            dx = vx - mx_r
-            dy = vy - my_r
-            mx = mx_r + dx / w
-            my = my_r + dy / w
-            cxx += dx * (vx - mx)
-            cyy += dy * (vy - my)
-            cxy += dx * (vy - my)
-            if cxx < w * (TINY * mx) ** 2 or cyy < w * (TINY * my) ** 2:
-                mx, my, cxx, cyy, cxy = _exact_cov(x, y, t - w + 1, t + 1)
-                since_sync = 0
-        mx_o[t] = mx
-        my_o[t] = my
-        cxx_o[t] = cxx
-        cyy_o[t] = cyy
-        cxy_o[t] = cxy
-    return mx_o, my_o, cxx_o, cyy_o, cxy_o
+        mx[t], my[t], cxx[t], cyy[t], cxy[t] = comoments_step_nb(st, rx, ry, x[t], y[t])
+    return mx, my, cxx, cyy, cxy
+
+
+@njit(cache=True)
+def ou_from_comoments_nb(mx: float, my: float, cxx: float, cyy: float, cxy: float,
+                         window: int) -> tuple:
+    """(mu, half_life, sigma) of the AR(1) fit x_s = a + b x_{s-1} + e from rolling co-moments
+    of the pairs (x_{s-1}, x_s); see `ou_fit_nb`."""
+    if np.isnan(cxx) or cxx <= 0.0:
+        return np.nan, np.nan, np.nan
+    b = cxy / cxx
+    a = my - b * mx
+    rss = cyy - b * cxy
+    if rss < 0.0:
+        rss = 0.0
+    sigma = np.sqrt(rss / (window - 2)) if window > 2 else np.nan
+    mu = a / (1.0 - b) if b < 1.0 else np.nan
+    if 0.0 < b < 1.0:
+        half = -np.log(2.0) / np.log(b)
+    elif b >= 1.0:
+        half = np.inf
+    else:
+        half = np.nan
+    return mu, half, sigma
 
 
 @njit(cache=True)
@@ -213,30 +284,17 @@ def ou_fit_nb(x: np.ndarray, window: int) -> tuple:
     = -ln 2 / ln b for 0 < b < 1 (inf when b >= 1, NaN when b <= 0), sigma = residual std per
     bar (ddof=2). NaN during warm-up (t < window) and where the window has a NaN."""
     n = x.shape[0]
-    mu = np.full(n, np.nan)
-    half = np.full(n, np.nan)
-    sigma = np.full(n, np.nan)
-    if n < 2:
-        return mu, half, sigma
-    prev = np.empty(n)
-    prev[0] = np.nan
-    prev[1:] = x[:-1]
-    mx, my, cxx, cyy, cxy = rolling_comoments_nb(prev, x, window)
+    mu = np.empty(n)
+    half = np.empty(n)
+    sigma = np.empty(n)
+    st = np.zeros(CM_SIZE)
+    rx = np.empty(window)
+    ry = np.empty(window)
+    prev = np.nan
     for t in range(n):
-        if np.isnan(cxx[t]) or cxx[t] <= 0.0:
-            continue
-        b = cxy[t] / cxx[t]
-        a = my[t] - b * mx[t]
-        rss = cyy[t] - b * cxy[t]
-        if rss < 0.0:
-            rss = 0.0
-        sigma[t] = np.sqrt(rss / (window - 2)) if window > 2 else np.nan
-        if b < 1.0:
-            mu[t] = a / (1.0 - b)
-        if 0.0 < b < 1.0:
-            half[t] = -np.log(2.0) / np.log(b)
-        elif b >= 1.0:
-            half[t] = np.inf
+        mx, my, cxx, cyy, cxy = comoments_step_nb(st, rx, ry, prev, x[t])
+        mu[t], half[t], sigma[t] = ou_from_comoments_nb(mx, my, cxx, cyy, cxy, window)
+        prev = x[t]
     return mu, half, sigma
 
 

@@ -1,0 +1,1 @@
+"""Paper and live trading: an event-at-a-time runner with the backtest's own strategy step."""

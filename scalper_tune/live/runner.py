@@ -1,0 +1,155 @@
+"""The live runner: receives bars one at a time (as a live feed delivers them), keeps rolling
+feature state per symbol, calls the backtest's strategy step, and sends orders to an in-memory
+paper broker with the same cost model. Replaying a dataset through it must give exactly the
+backtest's trades (the parity test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from scalper_tune.config.costs import CostModel
+from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.data.market import MarketData, NS_PER_SECOND
+from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
+from scalper_tune.engine.inputs import cost_vector, param_vector
+from scalper_tune.engine.metrics import compute_metrics
+from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
+                                            new_state_nb, strategy_step_nb)
+from scalper_tune.kernels.online_nb import (N_OUT, O_HALF, O_IMB, O_MU, O_VOLZ, O_Z, init_nb,
+                                            online_step_nb)
+
+
+@dataclass(frozen=True)
+class BarEvent:
+    """One closed bar of one symbol, as a feed delivers it (ts = bar open time, ns UTC)."""
+
+    symbol: str
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    bid: float = float("nan")
+    ask: float = float("nan")
+    bid_size: float = float("nan")
+    ask_size: float = float("nan")
+
+
+def replay(market: MarketData) -> Iterator[BarEvent]:
+    """The dataset as a feed: bars of all symbols in time order (ties in symbol order)."""
+    order = []
+    for i, symbol in enumerate(market.symbols):
+        order.append(np.stack([market[symbol].ts, np.full(len(market[symbol]), i),
+                               np.arange(len(market[symbol]))], axis=1))
+    merged = np.concatenate(order)
+    merged = merged[np.lexsort((merged[:, 1], merged[:, 0]))]
+    cols = {s: market[s].columns() for s in market.symbols}
+    nan = np.full(1, np.nan)
+    for ts, i, k in merged:
+        symbol = market.symbols[i]
+        c = cols[symbol]
+        book = [float(c[b][k]) if b in c else float(nan[0])
+                for b in ("bid", "ask", "bid_size", "ask_size")]
+        yield BarEvent(symbol, int(ts), float(c["open"][k]), float(c["high"][k]),
+                       float(c["low"][k]), float(c["close"][k]), float(c["volume"][k]), *book)
+
+
+class OnlineFeatures:
+    """Rolling feature state of one symbol (the same step kernels as the batch features)."""
+
+    def __init__(self, spec: FeatureSpec, z_window: int, bar_seconds: int):
+        bar_ns = bar_seconds * NS_PER_SECOND
+        self.layout = np.array([z_window, spec.vol_window, spec.baseline_window,
+                                len(spec.timeframes), bar_ns]
+                               + [m * bar_ns for m in spec.timeframes], dtype=np.int64)
+        self.fs, self.rg = init_nb(self.layout)
+        self.out = np.zeros(N_OUT)
+
+    def update(self, bar: BarEvent) -> np.ndarray:
+        online_step_nb(self.fs, self.rg, self.layout, bar.ts, bar.close, bar.bid_size,
+                       bar.ask_size, self.out)
+        return self.out
+
+
+class PaperBroker:
+    """An in-memory broker for one sleeve: fills orders with the shared cost model."""
+
+    def __init__(self, capital: float, params: np.ndarray, costs: np.ndarray,
+                 spread_mult: float):
+        self.state = new_state_nb(capital)
+        self.params, self.costs, self.spread_mult = params, costs, spread_mult
+        self.trade = np.zeros(N_TRADE)
+        self.trades: list[np.ndarray] = []
+        self.prev_book = (0.0, np.nan, np.nan)  # half-spread, bid size, ask size
+
+    def on_bar(self, t: int, bar: BarEvent) -> None:
+        hs, bsz, asz = self.prev_book
+        if broker_step_nb(self.state, self.trade, t, bar.open, bar.high, bar.low, hs, bsz, asz,
+                          self.params, self.costs):
+            self.trades.append(self.trade.copy())
+        mid = (bar.bid + bar.ask) / 2
+        hs_now = (bar.ask - bar.bid) / (2 * mid) * self.spread_mult
+        self.prev_book = (hs_now if np.isfinite(hs_now) else 0.0, bar.bid_size, bar.ask_size)
+
+
+@dataclass
+class _Sleeve:
+    features: OnlineFeatures
+    broker: PaperBroker
+    t: int = 0
+    equity: list[float] = field(default_factory=list)
+    in_position: list[bool] = field(default_factory=list)
+
+
+class LiveRunner:
+    """Routes each event to its symbol's features, the strategy step and the paper broker."""
+
+    def __init__(self, symbols: tuple[str, ...], bar_seconds: int, params: Mapping[str, object],
+                 costs: CostModel = CostModel(), account: float = 1000.0,
+                 spec: FeatureSpec = FeatureSpec()):
+        self.symbols, self.bar_seconds, self.account = symbols, bar_seconds, account
+        self.p, self.c = param_vector(params), cost_vector(costs)
+        capital = account / len(symbols)
+        self.sleeves = {s: _Sleeve(OnlineFeatures(spec, int(params["z_window"]), bar_seconds),
+                                   PaperBroker(capital, self.p, self.c, costs.spread_mult))
+                        for s in symbols}
+
+    def on_event(self, bar: BarEvent, allow: bool = True) -> None:
+        """Handle one closed bar: fills at its open and inside it, then the decision at its close."""
+        sleeve = self.sleeves[bar.symbol]
+        t = sleeve.t
+        sleeve.broker.on_bar(t, bar)
+        f = sleeve.features.update(bar)
+        state = sleeve.broker.state
+        strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
+                         f[O_HALF], self.p, self.c)
+        mark_nb(state, bar.close)
+        sleeve.equity.append(state[S_EQUITY])
+        sleeve.in_position.append(state[S_DIR] != 0.0)
+        sleeve.t = t + 1
+
+    def runs(self) -> dict[str, SymbolRun]:
+        out = {}
+        for symbol, sleeve in self.sleeves.items():
+            trades = np.array(sleeve.broker.trades).reshape(-1, N_TRADE)
+            out[symbol] = SymbolRun(trades=trades, equity=np.array(sleeve.equity),
+                                    in_position=np.array(sleeve.in_position, dtype=bool),
+                                    open_position=None, state=sleeve.broker.state.copy())
+        return out
+
+
+def paper_replay(market: MarketData, params: Mapping[str, object], costs: CostModel = CostModel(),
+                 account: float = 1000.0, spec: FeatureSpec = FeatureSpec()):
+    """Replay `market` through a LiveRunner; returns (trades table, equity, metrics)."""
+    runner = LiveRunner(market.symbols, market.bar_seconds, params, costs, account, spec)
+    for event in replay(market):
+        runner.on_event(event)
+    runs = runner.runs()
+    trades = trades_frame(market, runs)
+    equity = total_equity(market, runs, account / len(market.symbols))
+    return trades, equity, compute_metrics(trades, equity, runs, market, account)
