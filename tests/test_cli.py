@@ -47,3 +47,13 @@ def test_readme_documents_every_command():
     readme = (ROOT / "README.md").read_text()
     for command in COMMANDS:
         assert "scalper_tune " + " ".join(command) in readme, command
+
+
+def test_readme_lists_every_metric():
+    import dataclasses
+
+    from scalper_tune.engine.metrics import Metrics
+
+    readme = (ROOT / "README.md").read_text()
+    for field in dataclasses.fields(Metrics):
+        assert f"`{field.name}`" in readme, field.name

@@ -26,8 +26,8 @@ from scalper_tune.kernels.synth_nb import ar1_nb, garch_nb
 VOL_MULT = np.array([1.0, 1.6, 2.8, 2.2, 4.0])
 SPREAD_MULT = np.array([1.0, 1.3, 3.0, 6.0, 10.0])
 DEPTH_MULT = np.array([1.0, 0.9, 0.5, 0.25, 0.1])
-MR_PHI = np.array([0.96, 0.995, 0.95, 0.90, 0.98])
-MR_SIGMA = np.array([0.80, 0.20, 0.60, 0.30, 0.30])  # x s_t, shock scale of the deviation
+MR_PHI = np.array([0.96, 0.995, 0.93, 0.90, 0.98])
+MR_SIGMA = np.array([0.80, 0.20, 1.20, 0.30, 0.30])  # x s_t, shock scale of the deviation
 JUMP_PROB = np.array([0.0005, 0.001, 0.003, 0.03, 0.005])  # per bar
 JUMP_SIZE = 8.0  # jump standard deviation, in units of s_t
 MEAN_DURATION_S = np.array([25 * 3600, 12 * 3600, 7 * 3600, 2 * 3600])  # mean regime length
