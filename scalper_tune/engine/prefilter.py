@@ -79,23 +79,28 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
         half_life=stack("ou_half_life"), bar_seconds=market.bar_seconds)
 
 
-def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """CSR lists of bars where some combination of each window could enter (exact superset)."""
+def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
+    """CSR lists of the bars where a combination could enter, one list per distinct
+    (z_window, entry_z, vol_z_min) and asset: |z| >= entry_z, vol z >= vol_z_min, mask allows.
+    Returns (ptr, idx, group of each combination)."""
+    keys = ["z_window", "entry_z", "vol_z_min"]
+    groups = combos[keys].drop_duplicates().reset_index(drop=True)
+    group_of = combos[keys].merge(groups.reset_index(), on=keys, how="left")["index"]
     n_assets = len(shared.symbols)
     ptr = [0]
     idx = []
-    for wi, w in enumerate(shared.windows):
-        sel = combos["z_window"] == w
-        ez = combos.loc[sel, "entry_z"].min() if sel.any() else np.inf
-        vz = combos.loc[sel, "vol_z_min"].min() if sel.any() else np.inf
+    window_index = {w: i for i, w in enumerate(shared.windows)}
+    abs_z = np.abs(shared.z)
+    for w, ez, vz in groups.itertuples(index=False):
         with np.errstate(invalid="ignore"):
-            ok = (np.abs(shared.z[wi]) >= ez) & (shared.volz >= vz) & shared.allow
+            ok = (abs_z[window_index[w]] >= ez) & (shared.volz >= vz) & shared.allow
         for a in range(n_assets):
             lo, hi = shared.start[a], shared.start[a + 1]
             found = np.flatnonzero(ok[lo:hi]).astype(np.int64)
             idx.append(found)
             ptr.append(ptr[-1] + found.shape[0])
-    return np.asarray(ptr, dtype=np.int64), (np.concatenate(idx) if idx else np.zeros(0, np.int64))
+    return (np.asarray(ptr, dtype=np.int64), np.concatenate(idx).astype(np.int64),
+            group_of.to_numpy(dtype=np.int64))
 
 
 def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
@@ -111,13 +116,13 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
         raise ConfigError(f"z_window {missing}: not among the prepared windows {shared.windows}.")
     params = np.vstack([param_vector(row) for row in combos.to_dict("records")])
     window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
-    ptr, idx = _candidates(shared, combos)
+    ptr, idx, group_of = _candidates(shared, combos)
     capital = account / len(shared.symbols)
     set_threads(threads)
     states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
                               shared.hs, shared.volz, shared.imb, shared.allow, shared.z,
-                              shared.mu, shared.half_life, ptr, idx, window_of, params,
-                              cost_vector(costs), capital)
+                              shared.mu, shared.half_life, ptr, idx, window_of, group_of,
+                              params, cost_vector(costs), capital)
     lengths = np.diff(shared.start).astype(float)
     return summarize(states, lengths, capital, account, shared.bar_seconds), states
 

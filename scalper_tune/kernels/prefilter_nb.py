@@ -1,15 +1,16 @@
 """The vectorized prefilter: many parameter combinations over shared arrays, in parallel.
 
 It runs the engine's own `step_nb`, but only on bars where something can happen: entry
-candidates (precomputed per window: bars whose |z| and volatility z-score pass the loosest
-thresholds of any combination) and bars with an open position or pending order. Flat bars without
+candidates (precomputed per distinct (window, entry_z, vol_z_min): bars whose |z| and volatility
+z-score pass those thresholds and the entry mask allows) and bars with an open position or pending
+order. Flat bars without
 a candidate change nothing, so skipping them is exact. Its simplified cost model: one constant
 half-spread per asset (its median) and no size impact. It returns per-combination, per-asset
 summaries (the state's statistics), never per-bar arrays.
 
 Multi-asset inputs are concatenated: asset a occupies [start[a], start[a + 1]) of every per-bar
 array; window-dependent arrays are stacked (n_windows x total bars); candidates are CSR lists per
-(window, asset) of bar indices relative to the asset's start.
+(candidate group, asset) of bar indices relative to the asset's start.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
                      start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
                      allow: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray,
                      cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
-                     params: np.ndarray, c: np.ndarray, capital: float) -> np.ndarray:
+                     group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
+                     capital: float) -> np.ndarray:
     """Final states (n_combos x n_assets x N_STATE) of every combination on every asset.
 
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
-    cand_ptr[w * n_assets + a] .. cand_ptr[w * n_assets + a + 1] indexes cand_idx."""
+    group_of[k]: its candidate group g; cand_ptr[g * n_assets + a] .. cand_ptr[g * n_assets + a
+    + 1] indexes cand_idx."""
     n_combos = params.shape[0]
     n_assets = start.shape[0] - 1
     out = np.empty((n_combos, n_assets, N_STATE))
@@ -61,10 +64,11 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
         k = job // n_assets
         a = job % n_assets
         w = window_of[k]
+        g = group_of[k]
         a0 = start[a]
         n = start[a + 1] - a0
-        lo = cand_ptr[w * n_assets + a]
-        hi = cand_ptr[w * n_assets + a + 1]
+        lo = cand_ptr[g * n_assets + a]
+        hi = cand_ptr[g * n_assets + a + 1]
         _run_one(a0, n, open_, high, low, close, hs[a], volz, imb, allow, z[w], mu[w],
                  half_life[w], cand_idx[lo:hi], params[k], c, capital, out[k, a])
     return out
