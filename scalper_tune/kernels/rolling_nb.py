@@ -52,16 +52,22 @@ def log_nb(x: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _ring_mean_m2(ring: np.ndarray, newest: int) -> tuple:
     """Exact two-pass mean and m2 of a full ring, oldest value first (anchor-shifted sum: a
-    constant window has mean == anchor exactly and m2 == 0)."""
+    constant window has mean == anchor exactly and m2 == 0). The ring is read as two contiguous
+    runs, [newest+1, w) then [0, newest]."""
     w = ring.shape[0]
     anchor = ring[(newest + 1) % w]
     mean = 0.0
-    for i in range(w):
-        mean += ring[(newest + 1 + i) % w] - anchor
+    for i in range(newest + 1, w):
+        mean += ring[i] - anchor
+    for i in range(0, newest + 1):
+        mean += ring[i] - anchor
     mean = anchor + mean / w
     m2 = 0.0
-    for i in range(w):
-        d = ring[(newest + 1 + i) % w] - mean
+    for i in range(newest + 1, w):
+        d = ring[i] - mean
+        m2 += d * d
+    for i in range(0, newest + 1):
+        d = ring[i] - mean
         m2 += d * d
     return mean, m2
 
@@ -167,19 +173,26 @@ def _ring_comoments(rx: np.ndarray, ry: np.ndarray, newest: int) -> tuple:
     ay = ry[first]
     mx = 0.0
     my = 0.0
-    for i in range(w):
-        j = (newest + 1 + i) % w
-        mx += rx[j] - ax
-        my += ry[j] - ay
+    for i in range(newest + 1, w):
+        mx += rx[i] - ax
+        my += ry[i] - ay
+    for i in range(0, newest + 1):
+        mx += rx[i] - ax
+        my += ry[i] - ay
     mx = ax + mx / w
     my = ay + my / w
     cxx = 0.0
     cyy = 0.0
     cxy = 0.0
-    for i in range(w):
-        j = (newest + 1 + i) % w
-        dx = rx[j] - mx
-        dy = ry[j] - my
+    for i in range(newest + 1, w):
+        dx = rx[i] - mx
+        dy = ry[i] - my
+        cxx += dx * dx
+        cyy += dy * dy
+        cxy += dx * dy
+    for i in range(0, newest + 1):
+        dx = rx[i] - mx
+        dy = ry[i] - my
         cxx += dx * dx
         cyy += dy * dy
         cxy += dx * dy
