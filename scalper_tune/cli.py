@@ -101,6 +101,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 4 if any(r.violations for r in rows) else 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from scalper_tune.tune.pipeline import run_experiment
+
+    loaded = load_experiment(args.experiment)
+    resume = args.resume if args.resume not in (None, "latest") else (args.resume == "latest")
+    run_experiment(loaded, resume=resume or None, address=args.address, verbose=args.verbose)
+    return 0
+
+
 def _market_and_features(args: argparse.Namespace, z_window: int):
     symbols = tuple(s for s in (args.symbols or "").split(",") if s)
     market = load(DataSpec(path=args.data, symbols=symbols))
@@ -176,6 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find robust settings for a causal scalping strategy on Ray Tune.")
     parser.add_argument("--version", action="version", version=f"scalper_tune {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run", help="run the tuning pipeline of an experiment (the main job)",
+        description="Phase 1 grid screen, Optuna+ASHA refinement, Phase 2 robustness and Phase 3 "
+                    "stress as Ray Tune experiments; tables, best_config.yaml and MLflow runs.")
+    run.add_argument("experiment", help="experiment YAML, e.g. experiments/grid.yaml")
+    run.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN_DIR",
+                     help="continue the latest (or the named) run of this experiment")
+    run.add_argument("--address", help="address of an existing Ray cluster (default: local Ray)")
+    run.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
+    run.set_defaults(func=_cmd_run)
 
     check = commands.add_parser("check", help="validate an experiment YAML and its search space",
                                 description="Validate an experiment YAML file and the search "

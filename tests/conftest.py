@@ -66,3 +66,13 @@ def shared_data() -> Path:
             pytest.fail(f"{SHARED} is missing; CI must have ../shared/data beside the clone")
         pytest.skip("../shared/data is not present")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One Ray instance for the whole test session (started by the first pipeline run)."""
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()

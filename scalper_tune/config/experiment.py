@@ -10,7 +10,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.config.pipeline_spec import (FilterSpec, Phase1Spec, RaySpec, RefineSpec,
+                                               RobustnessSpec, StressSpec, WalkForwardSpec)
 from scalper_tune.config.schema import build, load_yaml
 from scalper_tune.config.search_space import SearchSpace, load_search_space
 from scalper_tune.config.synthetic_spec import SyntheticSpec
@@ -66,6 +69,15 @@ class Experiment:
     schema_version: int = SCHEMA_VERSION
     output: OutputSpec = field(default_factory=OutputSpec)
     features: FeatureSpec = field(default_factory=FeatureSpec)
+    costs: CostModel = field(default_factory=CostModel)
+    account: float = 1000.0
+    walk_forward: WalkForwardSpec = field(default_factory=WalkForwardSpec)
+    phase1: Phase1Spec = field(default_factory=Phase1Spec)
+    refine: RefineSpec = field(default_factory=RefineSpec)
+    filters: FilterSpec = field(default_factory=FilterSpec)
+    robustness: RobustnessSpec = field(default_factory=RobustnessSpec)
+    stress: StressSpec = field(default_factory=StressSpec)
+    ray: RaySpec = field(default_factory=RaySpec)
     description: str = ""
 
     def problems(self) -> list[tuple[str, str]]:
@@ -77,6 +89,8 @@ class Experiment:
             out.append(("name", f"use letters, digits, '-' or '_', got {self.name!r}"))
         if self.seed < 0:
             out.append(("seed", f"must be >= 0, got {self.seed}"))
+        if self.account <= 0:
+            out.append(("account", f"must be a positive number of dollars, got {self.account}"))
         return out
 
 

@@ -322,3 +322,22 @@ def rolling_corr_nb(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
         if d > 0.0:
             out[t] = cxy[t] / np.sqrt(d)
     return out
+
+
+@njit(cache=True)
+def rolling_max_nb(x: np.ndarray, window: int) -> np.ndarray:
+    """Max of x[t-window+1 .. t] (fewer values at the start), O(n) with a monotonic deque."""
+    n = x.shape[0]
+    out = np.empty(n)
+    dq = np.empty(n, dtype=np.int64)
+    head = 0
+    tail = 0
+    for t in range(n):
+        while tail > head and x[dq[tail - 1]] <= x[t]:
+            tail -= 1
+        dq[tail] = t
+        tail += 1
+        if dq[head] <= t - window:
+            head += 1
+        out[t] = x[dq[head]]
+    return out

@@ -1,0 +1,123 @@
+"""The tuning pipeline's sections of an experiment YAML (all optional, documented defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REGIMES = ("calm", "trending", "volatile", "toxic", "crash")
+
+
+@dataclass(frozen=True)
+class WalkForwardSpec:
+    """folds: contiguous in-sample folds (even, >= 4; also the CSCV partitions of the PBO);
+    holdout: final fraction of the data held back as the out-of-sample segment."""
+
+    folds: int = 8
+    holdout: float = 0.2
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.folds < 4 or self.folds % 2 or self.folds > 32:
+            out.append(("folds", f"must be an even number from 4 to 32, got {self.folds}"))
+        if not 0.05 <= self.holdout <= 0.5:
+            out.append(("holdout", f"must be between 0.05 and 0.5, got {self.holdout}"))
+        return out
+
+
+@dataclass(frozen=True)
+class Phase1Spec:
+    """chunk_size: combinations per Tune trial; keep_top: combinations the event engine confirms."""
+
+    chunk_size: int = 1024
+    keep_top: int = 50
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if not 1 <= self.chunk_size <= 100_000:
+            out.append(("chunk_size", f"must be between 1 and 100000, got {self.chunk_size}"))
+        if not 1 <= self.keep_top <= 10_000:
+            out.append(("keep_top", f"must be between 1 and 10000, got {self.keep_top}"))
+        return out
+
+
+@dataclass(frozen=True)
+class RefineSpec:
+    """Optuna TPE (seeded) + ASHA over the search space's refine ranges; trials: configurations;
+    the rungs are the walk-forward folds."""
+
+    enabled: bool = True
+    trials: int = 40
+    grace_folds: int = 2
+    reduction_factor: int = 2
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if not 1 <= self.trials <= 100_000:
+            out.append(("trials", f"must be between 1 and 100000, got {self.trials}"))
+        if self.grace_folds < 1:
+            out.append(("grace_folds", f"must be >= 1, got {self.grace_folds}"))
+        if self.reduction_factor < 2:
+            out.append(("reduction_factor", f"must be >= 2, got {self.reduction_factor}"))
+        return out
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """The seed's filters on a candidate (in-sample, event engine): Sharpe above min_sharpe,
+    drawdown below max_drawdown (fraction of the peak), at least min_trades closed trades."""
+
+    min_sharpe: float = 2.5
+    max_drawdown: float = 0.15
+    min_trades: int = 30
+
+
+@dataclass(frozen=True)
+class RobustnessSpec:
+    """regime_weights: weight of each regime's Sharpe in the score; min_regime_sharpe: the floor
+    below which the worst regime costs a penalty; candidates: how many go to Phase 2;
+    finalists: how many go to Phase 3."""
+
+    regime_weights: dict[str, float] = field(default_factory=lambda: {
+        "calm": 1.0, "trending": 1.0, "volatile": 1.0, "toxic": 0.5, "crash": 1.0})
+    min_regime_sharpe: float = -1.0
+    candidates: int = 20
+    finalists: int = 5
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        for name, w in self.regime_weights.items():
+            if name not in REGIMES:
+                out.append(("regime_weights", f"unknown regime {name!r}; use {', '.join(REGIMES)}"))
+            elif w < 0:
+                out.append(("regime_weights", f"{name}: weight must be >= 0, got {w}"))
+        if not sum(self.regime_weights.values()) > 0:
+            out.append(("regime_weights", "at least one weight must be positive"))
+        if self.finalists > self.candidates or self.finalists < 1:
+            out.append(("finalists", f"must be between 1 and candidates ({self.candidates})"))
+        return out
+
+
+@dataclass(frozen=True)
+class StressSpec:
+    """Phase 3 scenarios: the 2022 crash (synthetic data only), fees x fee_mult, spreads x
+    spread_mult, latency + latency_add events, the best asset removed. A finalist passes a
+    scenario when its Sharpe stays >= min_sharpe and its drawdown <= max_drawdown."""
+
+    enabled: bool = True
+    fee_mult: float = 2.0
+    spread_mult: float = 3.0
+    latency_add: int = 2
+    min_sharpe: float = 0.0
+    max_drawdown: float = 0.3
+
+
+@dataclass(frozen=True)
+class RaySpec:
+    """address: an existing cluster (None: a local Ray); cpus_per_trial: Numba threads per trial;
+    max_concurrent: Phase 1 trials at once (None: as many as CPUs allow); max_failures: retries
+    of a failed trial (FailureConfig)."""
+
+    address: str | None = None
+    cpus_per_trial: int = 1
+    max_concurrent: int | None = None
+    max_failures: int = 2

@@ -1,0 +1,2 @@
+"""Robustness: walk-forward segments, causal regime labels, overfitting statistics (DSR, PBO),
+the robustness score, and stress scenarios."""

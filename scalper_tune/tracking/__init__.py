@@ -1,0 +1,1 @@
+"""The only MLflow code: runs, parameters, metrics, artifacts and plots."""

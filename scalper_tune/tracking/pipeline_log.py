@@ -1,0 +1,171 @@
+"""What the pipeline logs to MLflow, phase by phase, in batches. A resumed run reuses its parent
+run and skips phases already logged (recorded in the run folder's state.json), so MLflow never
+gets duplicate runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.engine.backtest import backtest
+from scalper_tune.tracking import plots
+from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
+
+TOP_CHILDREN = 10
+
+
+def _config_hash(exp: Experiment) -> str:
+    text = json.dumps(dataclasses.asdict(exp), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _params(row) -> dict:
+    return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in PARAMS}
+
+
+class PipelineTracker:
+    def __init__(self, folder, tracker: Tracker, state: dict):
+        self.folder, self.t, self.state = folder, tracker, state
+
+    @classmethod
+    def for_run(cls, folder, exp: Experiment, data_hash: str) -> "PipelineTracker":
+        state = folder.state()
+        uri = tracking_uri(exp.output.mlflow_uri, exp.output.mlruns_dir)
+        tracker = Tracker.__new__(Tracker)
+        if state.get("mlflow_parent"):
+            from mlflow.tracking import MlflowClient
+
+            tracker.client = MlflowClient(tracking_uri=uri)
+            tracker.experiment_id = state["mlflow_experiment"]
+            tracker.parent = state["mlflow_parent"]
+            tracker.client.update_run(tracker.parent, status="RUNNING")
+        else:
+            tracker.__init__(uri, exp.name, exp.output.mlruns_dir, folder.path.name,
+                             {"data_hash": data_hash, "config_hash": _config_hash(exp),
+                              "run_folder": str(folder.path.resolve())})
+            state.update(mlflow_uri=uri, mlflow_parent=tracker.parent,
+                         mlflow_experiment=tracker.experiment_id)
+            folder.save_state(state)
+            tracker.log(tracker.parent, params={"seed": exp.seed, "account": exp.account,
+                                                "folds": exp.walk_forward.folds,
+                                                "holdout": exp.walk_forward.holdout})
+        return cls(folder, tracker, state)
+
+    def _once(self, phase: str) -> bool:
+        """True the first time a phase is logged for this run folder."""
+        if phase in self.state.get("logged", []):
+            return False
+        return True
+
+    def _done(self, phase: str) -> None:
+        self.state.setdefault("logged", []).append(phase)
+        self.folder.save_state(self.state)
+
+    def _timing(self, timings: Mapping[str, float], phase: str) -> dict:
+        return {k: v for k, v in timings.items() if k.startswith(phase)}
+
+    def phase1(self, table: pd.DataFrame, folder, grid, timings) -> None:
+        if not self._once("phase1"):
+            return
+        run = self.t.open_child("phase1", tags={"phase": "phase1"})
+        best = table.loc[table["confirmed"]].sort_values("engine_consistency", ascending=False)
+        self.t.log(run, params={"combinations": len(table)},
+                   metrics={"best_consistency": best["engine_consistency"].iloc[0],
+                            **self._timing(timings, "phase1")})
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = [folder.path / "phase1.parquet"]
+            axes = [a for a in ("z_window", "entry_z") if a in grid and len(grid[a]) > 1]
+            if len(axes) == 2:
+                paths.append(plots.phase1_heatmap(table, axes[0], axes[1], "consistency",
+                                                  Path(tmp)))
+            self.t.artifacts(run, paths)
+        for rank, (_, row) in enumerate(best.head(TOP_CHILDREN).iterrows(), start=1):
+            self.t.child(f"phase1-top{rank:02d}", params=_params(row),
+                         metrics={"consistency": row["consistency"],
+                                  "engine_consistency": row["engine_consistency"],
+                                  "sharpe_mean": row["sharpe_mean"], "trades": row["trades"]},
+                         tags={"phase": "phase1"}, parent=run)
+        self.t.finish(run)
+        self.t.log(self.t.parent, metrics=self._timing(timings, "phase1"))
+        self._done("phase1")
+
+    def refine(self, table: pd.DataFrame, timings) -> None:
+        if table.empty or not self._once("refine"):
+            return
+        run = self.t.open_child("refine", tags={"phase": "refine"})
+        self.t.log(run, params={"trials": len(table)},
+                   metrics={"best_score": table["score"].iloc[0], **self._timing(timings, "refine")})
+        for _, row in table.iterrows():
+            metrics = {"score": row["score"], "folds_done": row["folds_done"],
+                       "trades": row["trades"]}
+            metrics.update({c: row[c] for c in table.columns if c.startswith("sharpe_f")})
+            self.t.child(f"refine-{row['trial_id']}", params=_params(row), metrics=metrics,
+                         tags={"phase": "refine", "trial_id": str(row["trial_id"])}, parent=run)
+        self.t.finish(run)
+        self.t.log(self.t.parent, metrics=self._timing(timings, "refine"))
+        self._done("refine")
+
+    def phase2(self, table: pd.DataFrame, pbo: float, timings) -> None:
+        if not self._once("phase2"):
+            return
+        run = self.t.open_child("phase2", tags={"phase": "phase2"})
+        self.t.log(run, params={"candidates": len(table)},
+                   metrics={"pbo": pbo, "best_robustness": table["robustness"].iloc[0],
+                            **self._timing(timings, "phase2")})
+        self.t.artifacts(run, [self.folder.path / "phase2.parquet"])
+        self.t.finish(run)
+        self.t.log(self.t.parent, metrics={"pbo": pbo, **self._timing(timings, "phase2")})
+        self._done("phase2")
+
+    def phase3_and_finalists(self, phase2, phase3, market, features, segments, ctx, timings,
+                             best) -> None:
+        if not self._once("phase3"):
+            return
+        exp = ctx.exp
+        run = self.t.open_child("phase3", tags={"phase": "phase3"})
+        self.t.log(run, metrics=self._timing(timings, "phase3"))
+        if self.folder.has("phase3.parquet"):
+            self.t.artifacts(run, [self.folder.path / "phase3.parquet"])
+        for rank, row in enumerate(phase2.head(exp.robustness.finalists).itertuples(), start=1):
+            params = {k: getattr(row, k) for k in PARAMS}
+            params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
+            result = backtest(market, features, params, exp.costs, exp.account)
+            metrics = {c: getattr(row, c) for c in phase2.columns
+                       if isinstance(getattr(row, c), (int, float)) and c != "index"}
+            stress = phase3[phase3["index"] == row.index] if not phase3.empty else phase3
+            for s in stress.itertuples():
+                metrics[f"stress_{s.scenario}_sharpe"] = s.sharpe
+                metrics[f"stress_{s.scenario}_passed"] = float(s.passed)
+            child = self.t.child(f"finalist-{rank}", params=params, metrics=metrics,
+                                 tags={"phase": "phase3", "source": row.source}, parent=run)
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                paths = plots.equity_and_drawdown(result.equity, out, "finalist")
+                regimes = {c.replace("regime_sharpe_", ""): getattr(row, c)
+                           for c in phase2.columns if c.startswith("regime_sharpe_")}
+                paths.append(plots.regime_bars(regimes, out, "finalist"))
+                if not stress.empty:
+                    stress_path = out / "stress.csv"
+                    stress.to_csv(stress_path, index=False)
+                    paths.append(stress_path)
+                self.t.artifacts(child, paths)
+        self.t.finish(run)
+        self.t.log(self.t.parent, params={f"best_{k}": v for k, v in best["params"].items()},
+                   metrics={k: v for k, v in best["meta"].items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)
+                            and math.isfinite(v)})
+        self.t.artifacts(self.t.parent, [self.folder.path / "best_config.yaml"])
+        self._done("phase3")
+
+    def close(self, timings: Mapping[str, float]) -> None:
+        self.t.log(self.t.parent, metrics=dict(timings))
+        self.t.finish(self.t.parent)

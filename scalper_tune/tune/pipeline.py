@@ -1,0 +1,429 @@
+"""`run EXPERIMENT.yaml`: data -> features -> Phase 1 (grid screen + event-engine confirmation)
+-> refinement (Optuna + ASHA) -> Phase 2 (robustness) -> Phase 3 (stress) -> best_config.yaml,
+each phase a Ray Tune experiment whose table is written atomically into the run folder, and
+everything logged to MLflow."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import yaml
+from ray import tune
+from ray.tune import TuneConfig
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+
+from scalper_tune.config.experiment import LoadedExperiment
+from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.data import generate, load
+from scalper_tune.engine import prefilter
+from scalper_tune.engine.backtest import run_symbol
+from scalper_tune.features.cache import build as build_features
+from scalper_tune.robustness.evaluate import evaluate_candidate, per_bar_sharpe_variance
+from scalper_tune.robustness.overfitting import pbo_cscv
+from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.robustness.score import consistency, plateau_scores
+from scalper_tune.robustness.segments import make_segments, slice_market
+from scalper_tune.robustness.stress import run_stress
+from scalper_tune.tune.phase1 import atomic_parquet, enumerate_grid, phase1_trainable, work_key
+from scalper_tune.tune.refine import fold_order, refine_trainable, refine_windows, tune_space
+from scalper_tune.tune.run_folder import RunFolder
+from scalper_tune.tune.tuner import init_ray, run_phase
+
+PARAM_NAMES = list(PARAMS)
+
+
+@dataclass
+class Context:
+    loaded: LoadedExperiment
+    folder: RunFolder
+    verbose: bool
+
+    @property
+    def exp(self):
+        return self.loaded.experiment
+
+
+def _engine_fold_consistency(fold_data, params, ctx: Context) -> tuple[float, list[float], int]:
+    """Event-engine (full costs) per-fold mean per-asset Sharpe, consistency and trades."""
+    exp = ctx.exp
+    sharpes, trades = [], 0
+    for market, feats in fold_data:
+        capital = exp.account / len(market.symbols)
+        states = np.stack([run_symbol(market, s, feats[s], params, exp.costs, capital).state
+                           for s in market.symbols])[None]
+        summary = prefilter.summarize(states, np.array([len(market[s]) for s in market.symbols],
+                                                       dtype=float), capital, exp.account,
+                                      market.bar_seconds)
+        sharpes.append(float(summary["sharpe_mean"].iloc[0]))
+        trades += int(summary["trades"].iloc[0])
+    score = consistency(np.array([sharpes]), np.array([trades]), exp.filters.min_trades)[0]
+    return float(score), sharpes, trades
+
+
+def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None,
+                   address: str | None = None, verbose: bool = False) -> Path:
+    """Run (or resume) every phase; returns the run folder."""
+    exp = loaded.experiment
+    folder = RunFolder.open(exp, loaded.path, resume)
+    ctx = Context(loaded, folder, verbose)
+    print(f"run folder {folder.path}")
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    market = load(exp.data)
+    space = loaded.space
+    windows = refine_windows(space.refine.get("z_window"), space.grid.get("z_window", (40,)))
+    spec = dataclasses.replace(exp.features,
+                               z_windows=tuple(sorted(set(exp.features.z_windows) | set(windows))))
+    features = build_features(market, spec, exp.output.feature_cache).features
+    segments = make_segments(market, exp.walk_forward)
+    fold_data = [slice_market(market, features, a, b) for a, b in segments.folds]
+    folds = [prefilter.prepare(m, f, windows, exp.costs.spread_mult) for m, f in fold_data]
+    timings["data_wall_s"] = time.perf_counter() - started
+    data_hash = market.content_hash()
+    tracker = folder.tracker(exp, data_hash)
+    print(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,} "
+          f"bars, {exp.walk_forward.folds} folds + {exp.walk_forward.holdout:.0%} holdout "
+          f"({timings['data_wall_s']:.1f} s)")
+
+    init_ray(address or exp.ray.address, verbose)
+    phase1 = _phase1(ctx, folds, fold_data, data_hash, timings)
+    tracker.phase1(phase1, folder, space.grid, timings)
+    refine = _refine(ctx, folds, phase1, windows, timings)
+    tracker.refine(refine, timings)
+    phase2, pbo = _phase2(ctx, market, features, segments, phase1, refine, timings)
+    tracker.phase2(phase2, pbo, timings)
+    phase3 = _phase3(ctx, market, features, phase2, timings)
+    best = _best_config(ctx, phase2, phase3, pbo)
+    tracker.phase3_and_finalists(phase2, phase3, market, features, segments, ctx, timings, best)
+    tracker.close(timings)
+    print(_summary(phase2, phase3, pbo, folder.path, timings))
+    return folder.path
+
+
+def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd.DataFrame:
+    exp, space = ctx.exp, ctx.loaded.space
+    out_path = ctx.folder.path / "phase1.parquet"
+    if out_path.is_file():
+        print("phase1: done earlier, read from disk")
+        return ctx.folder.read_table("phase1.parquet")
+    started = time.perf_counter()
+    combos = enumerate_grid(space.grid)
+    size = exp.phase1.chunk_size
+    n_chunks = math.ceil(len(combos) / size)
+    key = work_key(space.grid, size, data_hash, dataclasses.asdict(exp.costs), exp.account,
+                   dataclasses.asdict(exp.walk_forward), exp.filters.min_trades)
+    chunk_dir = ctx.folder.path / "phase1_chunks"
+    chunk_dir.mkdir(exist_ok=True)
+    trainable = tune.with_parameters(
+        phase1_trainable, folds=folds, combos=combos, costs=exp.costs, account=exp.account,
+        threads=exp.ray.cpus_per_trial, chunk_size=size, out_dir=str(chunk_dir), key=key,
+        min_trades=exp.filters.min_trades)
+    results = run_phase(
+        "phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
+        ctx.folder.path / "tune",
+        TuneConfig(metric="best_score", mode="max", reuse_actors=True,
+                   max_concurrent_trials=exp.ray.max_concurrent),
+        exp.ray.cpus_per_trial, exp.ray.max_failures, n_chunks, "best_score", ctx.verbose,
+        label="consistency")
+    frame = results.get_dataframe()
+    timings["phase1_kernel_s"] = float(frame["kernel_s"].sum()) if "kernel_s" in frame else 0.0
+    timings["phase1_bar_evals"] = float(frame["bar_evals"].sum()) if "bar_evals" in frame else 0.0
+    timings["phase1_chunks_reused"] = float(frame["reused"].sum()) if "reused" in frame else 0.0
+    parts = [pd.read_parquet(chunk_dir / f"chunk_{c:05d}_{key}.parquet") for c in range(n_chunks)]
+    table = combos.merge(pd.concat(parts, ignore_index=True), on="combo_id")
+    table = table.sort_values("combo_id").reset_index(drop=True)
+    # the event engine confirms the best keep_top combinations (full costs, same folds)
+    top = table["consistency"].fillna(-np.inf).nlargest(exp.phase1.keep_top).index
+    table["engine_consistency"] = np.nan
+    table["engine_trades"] = np.nan
+    table["confirmed"] = False
+    for i in top:
+        params = {k: _plain(table.at[i, k]) for k in PARAM_NAMES}
+        score, _, trades = _engine_fold_consistency(fold_data, params, ctx)
+        table.at[i, "engine_consistency"] = score
+        table.at[i, "engine_trades"] = trades
+        table.at[i, "confirmed"] = True
+    table["score"] = table["engine_consistency"].where(table["confirmed"], table["consistency"])
+    ctx.folder.write_table(table, "phase1.parquet")
+    timings["phase1_wall_s"] = time.perf_counter() - started
+    best = table.loc[table["confirmed"]].sort_values("engine_consistency", ascending=False)
+    print(f"phase1: {len(table):,} combinations in {n_chunks} chunks, {timings['phase1_wall_s']:.1f}"
+          f" s; best confirmed consistency {best['engine_consistency'].iloc[0]:.3f}")
+    return table
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -> pd.DataFrame:
+    exp, space = ctx.exp, ctx.loaded.space
+    if ctx.folder.has("refine.parquet"):
+        print("refine: done earlier, read from disk")
+        return ctx.folder.read_table("refine.parquet")
+    if not exp.refine.enabled or not space.refine:
+        return pd.DataFrame()
+    started = time.perf_counter()
+    best_row = phase1.loc[phase1["confirmed"]].sort_values("engine_consistency",
+                                                           ascending=False).iloc[0]
+    fixed = {k: _plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
+    start_point = {k: _plain(best_row[k]) for k in space.refine}
+    param_space = dict(fixed, **tune_space(space.refine, windows))
+    storage = optuna.storages.RDBStorage(f"sqlite:///{ctx.folder.path / 'optuna.db'}")
+    search = ConcurrencyLimiter(OptunaSearch(metric="score", mode="max", seed=exp.seed,
+                                             points_to_evaluate=[start_point],
+                                             study_name="refine", storage=storage),
+                                max_concurrent=1)
+    order = fold_order(len(folds), exp.seed)
+    scheduler = ASHAScheduler(time_attr="folds_done", max_t=len(folds),
+                              grace_period=min(exp.refine.grace_folds, len(folds)),
+                              reduction_factor=exp.refine.reduction_factor)
+    trainable = tune.with_parameters(refine_trainable, folds=folds, order=order, costs=exp.costs,
+                                     account=exp.account, threads=exp.ray.cpus_per_trial,
+                                     min_trades=exp.filters.min_trades)
+    results = run_phase("refine", trainable, param_space, ctx.folder.path / "tune",
+                        TuneConfig(metric="score", mode="max", search_alg=search,
+                                   scheduler=scheduler, num_samples=exp.refine.trials,
+                                   reuse_actors=True),
+                        exp.ray.cpus_per_trial, exp.ray.max_failures, exp.refine.trials, "score",
+                        ctx.verbose)
+    frame = results.get_dataframe()
+    cols = {c: c.split("/", 1)[1] for c in frame.columns if c.startswith("config/")}
+    table = frame.rename(columns=cols)
+    keep = ["trial_id", "score", "folds_done", "trades"] + [c for c in PARAM_NAMES if c in table]
+    keep += [c for c in table.columns if c.startswith("sharpe_f")]
+    table = table[keep].copy()
+    for k in PARAM_NAMES:
+        if k not in table:
+            table[k] = fixed.get(k, PARAMS[k].default)
+    table["trial_number"] = np.arange(len(table))
+    table = table.sort_values(["score", "trial_number"], ascending=[False, True])
+    ctx.folder.write_table(table.reset_index(drop=True), "refine.parquet")
+    timings["refine_wall_s"] = time.perf_counter() - started
+    timings["refine_kernel_s"] = float(frame["time_total_s"].sum())
+    timings["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
+    print(f"refine: {len(table)} trials, {int((table['folds_done'] == len(folds)).sum())} ran every "
+          f"fold, best {table['score'].iloc[0]:.3f} ({timings['refine_wall_s']:.1f} s)")
+    return table.reset_index(drop=True)
+
+
+def _candidates(ctx: Context, phase1: pd.DataFrame, refine: pd.DataFrame) -> list[dict]:
+    n = ctx.exp.robustness.candidates
+    rows = []
+    confirmed = phase1.loc[phase1["confirmed"]].sort_values(["engine_consistency", "combo_id"],
+                                                            ascending=[False, True])
+    for _, r in confirmed.head(n).iterrows():
+        rows.append({"source": f"phase1:{int(r['combo_id'])}",
+                     "consistency": float(r["engine_consistency"]),
+                     **{k: _plain(r[k]) for k in PARAM_NAMES}})
+    if not refine.empty:
+        full = refine[refine["folds_done"] == refine["folds_done"].max()]
+        for _, r in full.head(max(1, n // 4)).iterrows():
+            rows.append({"source": f"refine:{r['trial_id']}", "consistency": float(r["score"]),
+                         **{k: _plain(r[k]) for k in PARAM_NAMES}})
+    seen, out = set(), []
+    for row in rows:
+        key = tuple(row[k] for k in PARAM_NAMES)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
+def _phase2(ctx: Context, market, features, segments, phase1, refine, timings):
+    exp, space = ctx.exp, ctx.loaded.space
+    folds = exp.walk_forward.folds
+    matrix = phase1[[f"sharpe_f{f}" for f in range(folds)]].to_numpy().T
+    valid = np.isfinite(matrix).all(axis=0) & phase1["consistency"].notna().to_numpy()
+    pbo, _ = pbo_cscv(matrix[:, valid]) if valid.sum() >= 2 else (float("nan"), None)
+    if ctx.folder.has("phase2.parquet"):
+        print("phase2: done earlier, read from disk")
+        return ctx.folder.read_table("phase2.parquet"), pbo
+    started = time.perf_counter()
+    candidates = _candidates(ctx, phase1, refine)
+    plateaus = plateau_scores(phase1, space.grid, candidates)
+    n_trials = len(phase1) + len(refine)
+    sr_var = per_bar_sharpe_variance(phase1["sharpe_mean"].to_numpy(), market.bar_seconds)
+    labels = market_labels(market, features)
+    payload = dict(market=market, features=features, labels=labels, segments=segments,
+                   costs=exp.costs, account=exp.account, n_trials=n_trials, sr_variance=sr_var,
+                   spec=exp.robustness, filters=exp.filters,
+                   out_dir=str(ctx.folder.path / "phase2_results"))
+    (ctx.folder.path / "phase2_results").mkdir(exist_ok=True)
+    jobs = [dict(c, plateau=p, index=i) for i, (c, p) in enumerate(zip(candidates, plateaus))]
+    results, kernel_s = _run_jobs(ctx, "phase2", _phase2_trainable, payload, jobs)
+    timings["phase2_kernel_s"] = kernel_s
+    timings["phase2_bar_evals"] = float(len(jobs) * sum(len(market[s]) for s in market.symbols))
+    table = pd.DataFrame([dict(j, **r) for j, r in zip(jobs, results)])
+    table["pbo"] = pbo
+    table = table.sort_values(["robustness", "index"], ascending=[False, True])
+    ctx.folder.write_table(table.reset_index(drop=True), "phase2.parquet")
+    timings["phase2_wall_s"] = time.perf_counter() - started
+    print(f"phase2: {len(table)} candidates scored, PBO {pbo:.2f}, best robustness "
+          f"{table['robustness'].iloc[0]:.3f} ({timings['phase2_wall_s']:.1f} s)")
+    return table.reset_index(drop=True), pbo
+
+
+def _phase2_trainable(config, market=None, features=None, labels=None, segments=None, costs=None,
+                      account=1000.0, n_trials=1, sr_variance=0.0, spec=None, filters=None,
+                      out_dir=""):
+    job = config["job"]
+    path = Path(out_dir) / f"candidate_{job['index']:04d}_{work_key(job)}.json"
+    if path.is_file():
+        result = json.loads(path.read_text())
+    else:
+        params = {k: job[k] for k in PARAM_NAMES}
+        result = evaluate_candidate(market, features, labels, segments, params, costs, account,
+                                    job["consistency"], job["plateau"], n_trials, sr_variance,
+                                    spec, filters)
+        _atomic_json(result, path)
+    tune.report({"robustness": float(result["robustness"])})
+
+
+def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict) -> pd.DataFrame:
+    exp = ctx.exp
+    if ctx.folder.has("phase3.parquet"):
+        print("phase3: done earlier, read from disk")
+        return ctx.folder.read_table("phase3.parquet")
+    if not exp.stress.enabled:
+        return pd.DataFrame()
+    started = time.perf_counter()
+    finalists = phase2.head(exp.robustness.finalists)
+    jobs = [dict({k: _plain(r[k]) for k in PARAM_NAMES}, index=int(r["index"]),
+                 source=r["source"]) for _, r in finalists.iterrows()]
+    synth = exp.data.synthetic
+    crash_spec = dataclasses.replace(synth, crash="2022") if synth is not None else None
+    payload = dict(market=market, features=features, costs=exp.costs, account=exp.account,
+                   spec=exp.stress, crash_spec=crash_spec, feature_spec=exp.features,
+                   cache_dir=exp.output.feature_cache,
+                   out_dir=str(ctx.folder.path / "phase3_results"))
+    (ctx.folder.path / "phase3_results").mkdir(exist_ok=True)
+    results, kernel_s = _run_jobs(ctx, "phase3", _phase3_trainable, payload, jobs)
+    timings["phase3_kernel_s"] = kernel_s
+    rows = []
+    bars = sum(len(market[s]) for s in market.symbols)
+    timings["phase3_bar_evals"] = float(sum(len(r["rows"]) for r in results) * bars)
+    for job, scenarios in zip(jobs, results):
+        for s in scenarios["rows"]:
+            rows.append(dict(index=job["index"], source=job["source"], **s))
+    table = pd.DataFrame(rows)
+    ctx.folder.write_table(table, "phase3.parquet")
+    timings["phase3_wall_s"] = time.perf_counter() - started
+    passed = table.groupby("index")["passed"].all()
+    print(f"phase3: {len(jobs)} finalists x {table['scenario'].nunique()} scenarios, "
+          f"{int(passed.sum())} pass every scenario ({timings['phase3_wall_s']:.1f} s)")
+    return table
+
+
+def _phase3_trainable(config, market=None, features=None, costs=None, account=1000.0, spec=None,
+                      crash_spec=None, feature_spec=None, cache_dir=None, out_dir=""):
+    job = config["job"]
+    path = Path(out_dir) / f"finalist_{job['index']:04d}_{work_key(job)}.json"
+    if path.is_file():
+        result = json.loads(path.read_text())
+    else:
+        params = {k: job[k] for k in PARAM_NAMES}
+        window = int(params["z_window"])
+
+        def crash():
+            crashed = generate(crash_spec)
+            fspec = dataclasses.replace(feature_spec, z_windows=(window,))
+            return crashed, build_features(crashed, fspec, cache_dir).features
+
+        rows = run_stress(market, features, params, costs, account, spec,
+                          crash if crash_spec is not None else None)
+        result = {"rows": rows}
+        _atomic_json(result, path)
+    tune.report({"passed": float(all(r["passed"] for r in result["rows"]))})
+
+
+def _run_jobs(ctx: Context, name: str, trainable, payload: dict,
+              jobs: list[dict]) -> tuple[list[dict], float]:
+    """One Tune trial per job (grid search over the jobs); results read back from disk.
+    Returns (results, seconds spent inside the trials)."""
+    exp = ctx.exp
+    metric = "robustness" if name == "phase2" else "passed"
+    grid = run_phase(name, tune.with_parameters(trainable, **payload),
+              {"job": tune.grid_search(jobs)}, ctx.folder.path / "tune",
+              TuneConfig(metric=metric, mode="max", reuse_actors=True,
+                         max_concurrent_trials=exp.ray.max_concurrent),
+              exp.ray.cpus_per_trial, exp.ray.max_failures, len(jobs), metric, ctx.verbose)
+    out_dir = Path(payload["out_dir"])
+    stem = "candidate" if name == "phase2" else "finalist"
+    results = [json.loads((out_dir / f"{stem}_{j['index']:04d}_{work_key(j)}.json").read_text())
+               for j in jobs]
+    return results, float(grid.get_dataframe()["time_total_s"].sum())
+
+
+def _atomic_json(data: dict, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, default=float))
+    tmp.replace(path)
+
+
+def _best_config(ctx: Context, phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float) -> dict:
+    """The finalist with the best robustness among those passing every stress scenario (else the
+    best overall, flagged), written to best_config.yaml (loadable by backtest/paper --params)."""
+    chosen = phase2.iloc[0]
+    all_pass = False
+    if not phase3.empty:
+        passing = phase3.groupby("index")["passed"].all()
+        ok = phase2[phase2["index"].map(passing).fillna(False).astype(bool)]
+        if not ok.empty:
+            chosen, all_pass = ok.iloc[0], True
+    exp = ctx.exp
+    config = {
+        "schema_version": 1,
+        "params": {k: _plain(chosen[k]) for k in PARAM_NAMES},
+        "costs": dataclasses.asdict(exp.costs),
+        "account": exp.account,
+        "meta": {"experiment": exp.name, "source": chosen["source"],
+                 "robustness": float(chosen["robustness"]), "dsr": _f(chosen["dsr"]),
+                 "pbo": _f(pbo), "oos_sharpe": _f(chosen["oos_sharpe"]),
+                 "oos_return": _f(chosen["oos_return"]),
+                 "passes_filters": bool(chosen["passes_filters"]),
+                 "passes_stress": all_pass},
+    }
+    ctx.folder.write_text(yaml.safe_dump(config, sort_keys=False), "best_config.yaml")
+    return config
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _summary(phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float, path: Path,
+             timings: dict) -> str:
+    lines = ["", f"Top finalists (PBO of the selection: {pbo:.2f})",
+             f"{'#':>2}  {'source':<16}{'robust':>8}{'DSR':>7}{'IS Sh':>7}{'OOS Sh':>8}"
+             f"{'OOS ret':>9}  stress"]
+    verdicts = {}
+    if not phase3.empty:
+        for idx, group in phase3.groupby("index"):
+            failed = [r for r in group.itertuples() if not r.passed]
+            verdicts[idx] = "pass" if not failed else "FAIL " + ", ".join(r.scenario for r in failed)
+    for rank, r in enumerate(phase2.head(5).itertuples(), start=1):
+        lines.append(f"{rank:>2}  {r.source:<16}{r.robustness:>8.3f}{_fmt(r.dsr):>7}"
+                     f"{_fmt(r.is_sharpe):>7}{_fmt(r.oos_sharpe):>8}{r.oos_return * 100:>8.2f}%"
+                     f"  {verdicts.get(r.index, '-')}")
+    phases = ", ".join(f"{k.replace('_wall_s', '')} {v:.1f} s" for k, v in timings.items()
+                       if k.endswith("_wall_s"))
+    lines += ["", f"time: {phases}", f"best config: {path / 'best_config.yaml'}",
+              f"tables: {path}/phase1.parquet, refine.parquet, phase2.parquet, phase3.parquet"]
+    return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    return f"{x:.2f}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"

@@ -1,0 +1,103 @@
+"""The tuning pipeline end to end: experiments/smoke.yaml through the real CLI, the MLflow store
+read back with MlflowClient, best_config.yaml into `backtest`, and determinism."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import ROOT
+
+SMOKE = ROOT / "experiments" / "smoke.yaml"
+
+
+def _run_in(folder: Path, cli, *extra) -> Path:
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = cli("run", SMOKE, *extra)
+    finally:
+        os.chdir(old)
+    assert result.code == 0, result.out + result.err
+    assert "Traceback" not in result.err
+    runs = sorted((folder / "runs" / "smoke").iterdir())
+    return runs[-1]
+
+
+def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
+    (tmp_path / "one").mkdir()
+    first = _run_in(tmp_path / "one", cli)
+    for name in ("phase1.parquet", "refine.parquet", "phase2.parquet", "phase3.parquet",
+                 "best_config.yaml", "experiment.yaml", "state.json"):
+        assert (first / name).is_file(), name
+    phase1 = pd.read_parquet(first / "phase1.parquet")
+    assert len(phase1) == 32 and phase1["combo_id"].tolist() == list(range(32))
+    assert phase1["confirmed"].sum() == 6 and {"consistency", "engine_consistency",
+                                               "sharpe_f0", "sharpe_f3"} <= set(phase1.columns)
+    phase3 = pd.read_parquet(first / "phase3.parquet")
+    assert {"crash_2022", "fees_x2", "spreads_x3", "latency_plus2"} <= set(phase3["scenario"])
+    assert phase3["reason"].str.contains("Sharpe").all()
+
+    # MLflow: one parent with tags, nested phases, one run per refinement trial, artifacts
+    client = MlflowClient(f"sqlite:///{tmp_path / 'one' / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("smoke")
+    runs = client.search_runs([exp.experiment_id], max_results=500)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1
+    parent = parents[0]
+    for tag in ("data_hash", "config_hash", "git_commit", "scalper_tune.version"):
+        assert parent.data.tags.get(tag), tag
+    for metric in ("phase1_wall_s", "phase1_kernel_s", "phase1_bar_evals", "refine_wall_s",
+                   "phase2_wall_s", "phase3_wall_s", "pbo"):
+        assert metric in parent.data.metrics, metric
+    by_name = {r.info.run_name: r for r in runs}
+    for phase in ("phase1", "refine", "phase2", "phase3"):
+        assert by_name[phase].data.tags["mlflow.parentRunId"] == parent.info.run_id
+    counts = Counter(r.data.tags.get("phase") for r in runs)
+    refine_trials = [r for r in runs if r.info.run_name.startswith("refine-")]
+    assert len(refine_trials) == 6 == len(pd.read_parquet(first / "refine.parquet"))
+    artifacts = [a.path for a in client.list_artifacts(by_name["phase1"].info.run_id)]
+    assert "phase1.parquet" in artifacts
+    local = client.download_artifacts(by_name["phase1"].info.run_id, "phase1.parquet",
+                                      str(tmp_path))
+    assert len(pd.read_parquet(local)) == 32
+    finalist = by_name["finalist-1"]
+    names = {a.path for a in client.list_artifacts(finalist.info.run_id)}
+    assert {"finalist_equity.png", "finalist_drawdown.png", "finalist_regimes.png"} <= names
+    assert counts["phase3"] >= 3
+
+    # best_config.yaml loads into backtest --params
+    config = yaml.safe_load((first / "best_config.yaml").read_text())
+    assert set(config) >= {"params", "costs", "account", "meta"}
+    ds = tmp_path / "ds"
+    assert cli("data", "synth", "--out", ds, "--assets", "3", "--bars", "24000").code == 0
+    bt = cli("backtest", "--data", ds, "--params", first / "best_config.yaml", "--no-cache")
+    assert bt.code == 0, bt.err
+
+    # resume of a finished run: every phase read from disk, no new MLflow runs
+    again = _run_in(tmp_path / "one", cli, "--resume")
+    assert again == first
+    assert len(client.search_runs([exp.experiment_id], max_results=500)) == len(runs)
+
+
+def test_same_seed_same_results(cli, tmp_path, ray_session):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = _run_in(tmp_path / "a", cli)
+    b = _run_in(tmp_path / "b", cli)
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "phase1.parquet"),
+                                  pd.read_parquet(b / "phase1.parquet"))
+    assert (a / "phase1.parquet").read_bytes() == (b / "phase1.parquet").read_bytes()
+    assert (a / "best_config.yaml").read_bytes() == (b / "best_config.yaml").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "refine.parquet").drop(columns="trial_id"),
+                                  pd.read_parquet(b / "refine.parquet").drop(columns="trial_id"))
+
+
+def test_bad_experiment_exit_2(cli, tmp_path):
+    assert cli("run", tmp_path / "missing.yaml").code == 2
