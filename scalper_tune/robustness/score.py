@@ -5,12 +5,16 @@ Walk-forward consistency (the Phase 1 screen and the refinement objective):
 with Sharpe_f the mean per-asset annualised Sharpe of fold f (NaN below `min_trades` trades).
 
 Robustness score (Phase 2, the final ranking):
-    base   = 0.4 x regime_weighted + 0.2 x consistency + 0.2 x oos_sharpe + 0.2 x plateau
-    score  = DSR x base - 0.2 x max(0, min_regime_sharpe - worst_regime_sharpe)
+    score = DSR x (0.4 x regime_weighted + 0.2 x consistency)
+            + 0.2 x oos_sharpe + 0.2 x plateau
+            - 0.2 x max(0, min_regime_sharpe - worst_regime_sharpe)
 where regime_weighted is the weighted mean of the per-regime in-sample Sharpes (weights from the
-YAML, regimes without enough bars skipped), oos_sharpe the Sharpe on the held-back final segment,
-plateau the mean consistency of the neighbouring grid cells, and DSR the Deflated Sharpe Ratio
-(a probability) with the true number of configurations tried.
+YAML, regimes without enough bars skipped), consistency the walk-forward consistency above,
+oos_sharpe the Sharpe on the held-back final segment, plateau the mean consistency of the
+neighbouring grid cells, and DSR the Deflated Sharpe Ratio (a probability) with the true number of
+configurations tried. The DSR shrinks only the in-sample parts, the ones inflated by selecting
+the best of many trials: when the in-sample edge cannot be told from luck, the score rests on the
+held-back segment and the neighbourhood.
 """
 
 from __future__ import annotations
@@ -47,12 +51,12 @@ def robustness_score(regime_sharpes: Mapping[str, float], consistency_score: flo
                      oos_sharpe: float, plateau: float, dsr: float, spec: RobustnessSpec) -> float:
     """The formula in the module docstring (NaN parts count as 0, a NaN DSR as 0)."""
     part = lambda x: x if math.isfinite(x) else 0.0
-    base = (W_REGIME * part(regime_weighted(regime_sharpes, spec.regime_weights))
-            + W_CONSISTENCY * part(consistency_score) + W_OOS * part(oos_sharpe)
-            + W_PLATEAU * part(plateau))
+    in_sample = (W_REGIME * part(regime_weighted(regime_sharpes, spec.regime_weights))
+                 + W_CONSISTENCY * part(consistency_score))
     finite = [v for v in regime_sharpes.values() if math.isfinite(v)]
     worst = min(finite) if finite else 0.0
-    return part(dsr) * base - W_FLOOR * max(0.0, spec.min_regime_sharpe - worst)
+    return (part(dsr) * in_sample + W_OOS * part(oos_sharpe) + W_PLATEAU * part(plateau)
+            - W_FLOOR * max(0.0, spec.min_regime_sharpe - worst))
 
 
 def plateau_scores(table: pd.DataFrame, grid: Mapping[str, Sequence], rows: Sequence[dict],

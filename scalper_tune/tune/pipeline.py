@@ -108,6 +108,10 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     tracker.phase3_and_finalists(phase2, phase3, market, features, segments, ctx, timings, best)
     tracker.close(timings)
     print(_summary(phase2, phase3, pbo, folder.path, timings))
+    meta = best["meta"]
+    print(f"chosen: {meta['source']} (robustness {meta['robustness']:.3f}; passes stress: "
+          f"{'yes' if meta['passes_stress'] else 'no'}; passes the filters: "
+          f"{'yes' if meta['passes_filters'] else 'no'})")
     return folder.path
 
 
@@ -129,6 +133,7 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
         phase1_trainable, folds=folds, combos=combos, costs=exp.costs, account=exp.account,
         threads=exp.ray.cpus_per_trial, chunk_size=size, out_dir=str(chunk_dir), key=key,
         min_trades=exp.filters.min_trades)
+    tune_started = time.perf_counter()
     results = run_phase(
         "phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
         ctx.folder.path / "tune",
@@ -136,6 +141,7 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
                    max_concurrent_trials=exp.ray.max_concurrent),
         exp.ray.cpus_per_trial, exp.ray.max_failures, n_chunks, "best_score", ctx.verbose,
         label="consistency")
+    timings["phase1_tune_wall_s"] = time.perf_counter() - tune_started
     frame = results.get_dataframe()
     timings["phase1_kernel_s"] = float(frame["kernel_s"].sum()) if "kernel_s" in frame else 0.0
     timings["phase1_bar_evals"] = float(frame["bar_evals"].sum()) if "bar_evals" in frame else 0.0
@@ -154,6 +160,8 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
         table.at[i, "engine_consistency"] = score
         table.at[i, "engine_trades"] = trades
         table.at[i, "confirmed"] = True
+    timings["phase1_confirm_wall_s"] = (time.perf_counter() - started
+                                        - timings["phase1_tune_wall_s"])
     table["score"] = table["engine_consistency"].where(table["confirmed"], table["consistency"])
     ctx.folder.write_table(table, "phase1.parquet")
     timings["phase1_wall_s"] = time.perf_counter() - started
@@ -321,7 +329,7 @@ def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict)
     ctx.folder.write_table(table, "phase3.parquet")
     timings["phase3_wall_s"] = time.perf_counter() - started
     passed = table.groupby("index")["passed"].all()
-    print(f"phase3: {len(jobs)} finalists x {table['scenario'].nunique()} scenarios, "
+    print(f"phase3: {len(jobs)} finalists x {table.groupby('index').size().max()} scenarios, "
           f"{int(passed.sum())} pass every scenario ({timings['phase3_wall_s']:.1f} s)")
     return table
 
@@ -373,15 +381,18 @@ def _atomic_json(data: dict, path: Path) -> None:
 
 
 def _best_config(ctx: Context, phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float) -> dict:
-    """The finalist with the best robustness among those passing every stress scenario (else the
-    best overall, flagged), written to best_config.yaml (loadable by backtest/paper --params)."""
+    """The best-scored finalist, preferring (in this order) those that pass every stress
+    scenario and the seed's filters, then those that pass the stress scenarios; written to
+    best_config.yaml (loadable by backtest/paper --params)."""
     chosen = phase2.iloc[0]
     all_pass = False
     if not phase3.empty:
         passing = phase3.groupby("index")["passed"].all()
-        ok = phase2[phase2["index"].map(passing).fillna(False).astype(bool)]
-        if not ok.empty:
-            chosen, all_pass = ok.iloc[0], True
+        stress_ok = phase2["index"].map(passing).fillna(False).astype(bool)
+        for pick in (phase2[stress_ok & phase2["passes_filters"]], phase2[stress_ok]):
+            if not pick.empty:
+                chosen, all_pass = pick.iloc[0], True
+                break
     exp = ctx.exp
     config = {
         "schema_version": 1,
@@ -408,7 +419,7 @@ def _summary(phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float, path: Path,
              timings: dict) -> str:
     lines = ["", f"Top finalists (PBO of the selection: {pbo:.2f})",
              f"{'#':>2}  {'source':<16}{'robust':>8}{'DSR':>7}{'IS Sh':>7}{'OOS Sh':>8}"
-             f"{'OOS ret':>9}  stress"]
+             f"{'OOS ret':>9}{'filters':>9}  stress"]
     verdicts = {}
     if not phase3.empty:
         for idx, group in phase3.groupby("index"):
@@ -417,7 +428,7 @@ def _summary(phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float, path: Path,
     for rank, r in enumerate(phase2.head(5).itertuples(), start=1):
         lines.append(f"{rank:>2}  {r.source:<16}{r.robustness:>8.3f}{_fmt(r.dsr):>7}"
                      f"{_fmt(r.is_sharpe):>7}{_fmt(r.oos_sharpe):>8}{r.oos_return * 100:>8.2f}%"
-                     f"  {verdicts.get(r.index, '-')}")
+                     f"{'pass' if r.passes_filters else 'fail':>9}  {verdicts.get(r.index, '-')}")
     phases = ", ".join(f"{k.replace('_wall_s', '')} {v:.1f} s" for k, v in timings.items()
                        if k.endswith("_wall_s"))
     lines += ["", f"time: {phases}", f"best config: {path / 'best_config.yaml'}",
