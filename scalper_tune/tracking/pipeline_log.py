@@ -108,8 +108,9 @@ class PipelineTracker:
             metrics = {"score": row["score"], "folds_done": row["folds_done"],
                        "trades": row["trades"]}
             metrics.update({c: row[c] for c in table.columns if c.startswith("sharpe_f")})
-            self.t.child(f"refine-{row['trial_id']}", params=_params(row), metrics=metrics,
-                         tags={"phase": "refine", "trial_id": str(row["trial_id"])}, parent=run)
+            self.t.child(f"refine-{int(row['trial_number']):03d}", params=_params(row),
+                         metrics=metrics, parent=run,
+                         tags={"phase": "refine", "tune_trial_id": str(row["trial_id"])})
         self.t.finish(run)
         self.t.log(self.t.parent, metrics=self._timing(timings, "refine"))
         self._done("refine")

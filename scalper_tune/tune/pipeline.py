@@ -215,7 +215,10 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     for k in PARAM_NAMES:
         if k not in table:
             table[k] = fixed.get(k, PARAMS[k].default)
-    table["trial_number"] = np.arange(len(table))
+    # Tune's trial ids are random; the experiment tag starts with the trial's creation index
+    tags = frame["experiment_tag"].astype(str) if "experiment_tag" in frame else None
+    table["trial_number"] = (tags.str.split("_").str[0].astype(int).to_numpy()
+                             if tags is not None else np.arange(len(table)))
     table = table.sort_values(["score", "trial_number"], ascending=[False, True])
     ctx.folder.write_table(table.reset_index(drop=True), "refine.parquet")
     timings["refine_wall_s"] = time.perf_counter() - started
@@ -238,7 +241,8 @@ def _candidates(ctx: Context, phase1: pd.DataFrame, refine: pd.DataFrame) -> lis
     if not refine.empty:
         full = refine[refine["folds_done"] == refine["folds_done"].max()]
         for _, r in full.head(max(1, n // 4)).iterrows():
-            rows.append({"source": f"refine:{r['trial_id']}", "consistency": float(r["score"]),
+            rows.append({"source": f"refine:{int(r['trial_number'])}",
+                         "consistency": float(r["score"]),
                          **{k: _plain(r[k]) for k in PARAM_NAMES}})
     seen, out = set(), []
     for row in rows:

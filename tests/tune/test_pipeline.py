@@ -97,6 +97,8 @@ def test_same_seed_same_results(cli, tmp_path, ray_session):
     assert (a / "best_config.yaml").read_bytes() == (b / "best_config.yaml").read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(a / "refine.parquet").drop(columns="trial_id"),
                                   pd.read_parquet(b / "refine.parquet").drop(columns="trial_id"))
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "phase2.parquet"),
+                                  pd.read_parquet(b / "phase2.parquet"))
 
 
 def test_bad_experiment_exit_2(cli, tmp_path):
