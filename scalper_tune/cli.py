@@ -166,6 +166,26 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ml_edge(args: argparse.Namespace) -> int:
+    from scalper_tune.regime.ml_edge import ml_edge, summary
+    from scalper_tune.regime.report import render as render_edge
+
+    cfg = _params_file(args)
+    if not 0.0 < args.min_accuracy < 1.0:
+        raise UsageError(f"--min-accuracy {args.min_accuracy}: must be between 0 and 1.")
+    if args.permutation_test < 0:
+        raise UsageError("--permutation-test: must be >= 0.")
+    market, features = _market_and_features(args, int(cfg.params["z_window"]))
+    edges, taken = ml_edge(market, features, cfg.params, cfg.costs, cfg.account,
+                           args.min_accuracy, args.threshold, args.splits,
+                           permutations=args.permutation_test, seed=args.seed)
+    report = summary(edges, taken, cfg.account, args.min_accuracy)
+    if args.trades_out:
+        write_trades_csv(taken, args.trades_out)
+    print(json.dumps(plain(report), indent=2) if args.json else render_edge(report))
+    return 0
+
+
 def _add_run_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--data", required=True, help="dataset folder (or files to import)")
     cmd.add_argument("--params", help="parameter file (see examples/params.yaml); default: the "
@@ -241,6 +261,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(paper)
     paper.add_argument("--json", action="store_true", help="print the metrics as JSON")
     paper.set_defaults(func=_cmd_paper)
+
+    edge = commands.add_parser(
+        "ml-edge", help="meta-labelling gate: trade only assets where a model shows an edge",
+        description="For each trade of the primary strategy a classifier predicts, from features "
+                    "known at the signal, whether it will be profitable. Per asset, out-of-sample "
+                    "accuracy from purged, embargoed walk-forward splits; an asset is traded only "
+                    "when it reaches --min-accuracy and beats the majority-class baseline.")
+    _add_run_options(edge)
+    edge.add_argument("--min-accuracy", type=float, default=0.65,
+                      help="minimum out-of-sample accuracy to trade an asset (default 0.65)")
+    edge.add_argument("--threshold", type=float, default=0.5,
+                      help="minimum predicted probability of profit to take a trade (default 0.5)")
+    edge.add_argument("--splits", type=int, default=5, help="walk-forward folds (default 5)")
+    edge.add_argument("--permutation-test", type=int, default=0, metavar="N",
+                      help="refit with shuffled labels N times; print each asset's p-value")
+    edge.add_argument("--seed", type=int, default=7, help="model and permutation seed")
+    edge.add_argument("--json", action="store_true", help="print the report as JSON")
+    edge.set_defaults(func=_cmd_ml_edge)
 
     data = commands.add_parser("data", help="create, import and inspect market datasets",
                                description="Create, import and inspect canonical datasets "

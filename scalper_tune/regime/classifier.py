@@ -1,0 +1,65 @@
+"""The regime classifier: a scikit-learn estimator over causal features.
+
+`RegimeClassifier` follows the estimator rules (`__init__` only stores its arguments, `fit`
+returns self, `predict` / `predict_proba`, `classes_`), checked with `parametrize_with_checks`.
+It wraps a HistGradientBoostingClassifier (handles the NaN of feature warm-up natively) with
+balanced class weights, so rare regimes such as toxic flow are not drowned by calm bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+class RegimeClassifier(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees predicting the regime at t from features known at t.
+
+    learning_rate, max_iter, max_leaf_nodes, min_samples_leaf: passed to the boosting model;
+    balanced: weight classes inversely to their frequency; random_state: seed."""
+
+    def __init__(self, learning_rate: float = 0.1, max_iter: int = 150, max_leaf_nodes: int = 31,
+                 min_samples_leaf: int = 20, balanced: bool = True, random_state: int = 0):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.balanced = balanced
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.model_ = HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+            class_weight="balanced" if self.balanced else None, early_stopping=False,
+            random_state=self.random_state)
+        if self.classes_.shape[0] == 1:
+            self.constant_ = True
+            self.n_iter_ = 0
+            return self
+        self.constant_ = False
+        self.model_.fit(X, encoded)
+        self.n_iter_ = self.model_.n_iter_
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        if self.constant_:
+            return np.ones((X.shape[0], 1))
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        check_is_fitted(self, "model_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

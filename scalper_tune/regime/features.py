@@ -1,0 +1,52 @@
+"""The classifier's inputs: causal features of one symbol at each bar (known at its close)."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from scalper_tune.data.market import SymbolData
+from scalper_tune.kernels.rolling_nb import rolling_max_nb, rolling_mean_std_nb
+
+NAMES = ("log_vol_tf1", "log_vol_tf5", "log_vol_tf15", "vol_z_tf1", "vol_z_tf5", "vol_ratio_5_1",
+         "trend_60", "trend_240", "log_spread", "log_spread_mean10", "spread_z", "log_depth_rel",
+         "abs_imbalance_smooth", "jump_max10", "drawdown_30d", "liquidity_gap")
+
+
+def regime_matrix(data: SymbolData, feats: Mapping[str, np.ndarray],
+                  bar_seconds: int) -> np.ndarray:
+    """n x len(NAMES) float matrix (NaN where a feature is warming up or the book is missing)."""
+    close = data.close
+    lc = np.log(close)
+    vol1 = np.asarray(feats["vol_tf1"])
+    cols = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["log_vol_tf1"] = np.log(vol1)
+        cols["log_vol_tf5"] = np.log(np.asarray(feats["vol_tf5"]))
+        cols["log_vol_tf15"] = np.log(np.asarray(feats["vol_tf15"]))
+        cols["vol_z_tf1"] = np.asarray(feats["vol_z_tf1"])
+        cols["vol_z_tf5"] = np.asarray(feats["vol_z_tf5"])
+        cols["vol_ratio_5_1"] = cols["log_vol_tf5"] - cols["log_vol_tf1"]
+        for h in (60, 240):
+            trend = np.full(close.shape[0], np.nan)
+            trend[h:] = (lc[h:] - lc[:-h]) / (vol1[h:] * math.sqrt(h))
+            cols[f"trend_{h}"] = trend
+        spread = np.asarray(feats["spread_bps"])
+        cols["log_spread"] = np.log(spread)
+        mean10, _ = rolling_mean_std_nb(np.ascontiguousarray(spread), 10)
+        cols["log_spread_mean10"] = np.log(mean10)
+        cols["spread_z"] = np.asarray(feats["spread_z"])
+        depth = np.ascontiguousarray(np.asarray(feats["depth"]))
+        depth_mean, _ = rolling_mean_std_nb(depth, 500)
+        cols["log_depth_rel"] = np.log(depth / depth_mean)
+        cols["abs_imbalance_smooth"] = np.abs(np.asarray(feats["imbalance_smooth"]))
+        jump = np.abs(np.asarray(feats["log_return"])) / vol1
+        cols["jump_max10"] = rolling_max_nb(np.where(np.isfinite(jump), jump, 0.0), 10)
+        month = max(2, int(30 * 86400 / bar_seconds))
+        cols["drawdown_30d"] = lc - np.log(rolling_max_nb(close, month))
+        cols["liquidity_gap"] = np.asarray(feats["liquidity_gap"])
+    X = np.column_stack([cols[n] for n in NAMES])
+    X[~np.isfinite(X)] = np.nan
+    return X

@@ -1,0 +1,76 @@
+"""Regime classifier: estimator contract, purged splits, walk-forward accuracy on the synthetic
+ground truth, and the entry mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from scalper_tune.config import SyntheticSpec
+from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.data import generate
+from scalper_tune.features.compute import compute_market
+from scalper_tune.regime.classifier import RegimeClassifier
+from scalper_tune.regime.splits import purged_walk_forward
+from scalper_tune.regime.walkforward import future_labels, walk_forward_regimes
+
+
+@parametrize_with_checks([RegimeClassifier(max_iter=10)])
+def test_sklearn_estimator_contract(estimator, check):
+    check(estimator)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(50, 400), st.integers(2, 6), st.integers(0, 20), st.integers(0, 2**31 - 1))
+def test_purged_splits_never_overlap(n, splits, embargo, seed):
+    rng = np.random.default_rng(seed)
+    start = np.sort(rng.integers(0, n, 60))
+    end = start + rng.integers(0, 30, 60)
+    for train, test, first in purged_walk_forward(start, end, n, splits, embargo):
+        assert (end[train] < first - embargo).all()  # no training label reaches the test fold
+        assert (start[test] >= first).all()
+        assert not set(train) & set(test)
+
+
+def test_future_labels_only_look_forward_within_horizon():
+    m = generate(SyntheticSpec(assets=1, bars=3000))
+    f = compute_market(m, FeatureSpec(z_windows=(40,)))["SYN01"]
+    labels = future_labels(m["SYN01"].close, f)
+    assert (labels[-61:] == -1).all() and set(np.unique(labels)) <= {-1, 0, 1, 2, 3}
+
+
+@pytest.fixture(scope="module")
+def report():
+    m = generate(SyntheticSpec(assets=6, bars=80_000))
+    f = compute_market(m, FeatureSpec(z_windows=(40,)))
+    return m, walk_forward_regimes(m, f, n_splits=3)
+
+
+def test_walk_forward_accuracy_on_synthetic_ground_truth(report):
+    market, r = report
+    assert r.supervised
+    assert r.balanced_accuracy >= 0.8
+    assert r.recall["toxic"] >= 0.7
+    n = len(market["SYN01"])
+    first_block = n // 4
+    pred = r.predictions["SYN01"]
+    assert (pred[:first_block] == -1).all() and (pred[first_block:] >= 0).all()
+
+
+def test_predictions_use_only_earlier_data(report):
+    """Refit on a prefix: predictions for the first test block are unchanged (training used
+    only the bars before it, so later data cannot move them)."""
+    market, r = report
+    n = len(market["SYN01"])
+    cut = n // 4 * 2  # the first test block ends here (4 blocks of n/4)
+    from scalper_tune.features.audit import truncate
+
+    part = truncate(market, int(market["SYN01"].ts[cut]))
+    f = compute_market(part, FeatureSpec(z_windows=(40,)))
+    r2 = walk_forward_regimes(part, f, n_splits=1)
+    # with one split on half the data the test block is [n/4, n/2): same training data as before
+    np.testing.assert_array_equal(r2.predictions["SYN01"][n // 4:cut],
+                                  r.predictions["SYN01"][n // 4:cut])
