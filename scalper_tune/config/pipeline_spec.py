@@ -121,3 +121,22 @@ class RaySpec:
     cpus_per_trial: int = 1
     max_concurrent: int | None = None
     max_failures: int = 2
+
+
+@dataclass(frozen=True)
+class RegimeSpec:
+    """classifier: label regimes with the walk-forward scikit-learn classifier (else the causal
+    rule labeller); filter: no entries where the predicted regime is in `block`; splits:
+    walk-forward blocks of the classifier."""
+
+    classifier: bool = True
+    filter: bool = True
+    block: tuple[str, ...] = ("toxic",)
+    splits: int = 4
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = [("block", f"unknown regime {b!r}; use {', '.join(REGIMES)}")
+               for b in self.block if b not in REGIMES]
+        if not 1 <= self.splits <= 20:
+            out.append(("splits", f"must be between 1 and 20, got {self.splits}"))
+        return out

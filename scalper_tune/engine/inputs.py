@@ -17,6 +17,7 @@ from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SL
                                               P_VOL_Z, SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
 
 SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
+ENTRY_MASK = "allow_entry"  # optional pseudo-feature: 1 where entries are allowed (regime filter)
 _SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
           "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
           "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS}
@@ -75,12 +76,15 @@ class SymbolInputs:
 
 def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window: int,
                   costs: CostModel, allow: np.ndarray | None = None) -> SymbolInputs:
-    """Gather the arrays the engine needs; `allow` is the entry mask (default: all true)."""
+    """Gather the arrays the engine needs; `allow` is the entry mask (default: the features'
+    `allow_entry` when present, else all true)."""
     name = f"price_z_w{z_window}"
     if name not in features:
         raise ConfigError(f"z_window {z_window}: features were built without this window; add it "
                           "to features.z_windows.")
     n = len(data)
+    if allow is None and ENTRY_MASK in features:
+        allow = np.asarray(features[ENTRY_MASK]) > 0.5
     mask = np.ones(n, dtype=np.bool_) if allow is None else np.asarray(allow, dtype=np.bool_)
     return SymbolInputs(
         open=data.open, high=data.high, low=data.low, close=data.close,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.inputs import cost_vector, half_spread, param_vector
+from scalper_tune.engine.inputs import ENTRY_MASK, cost_vector, half_spread, param_vector
 from scalper_tune.engine.metrics import SECONDS_PER_YEAR
 from scalper_tune.errors import ConfigError
 from scalper_tune.kernels.engine_nb import (S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS, S_GROSS_WIN,
@@ -65,8 +65,14 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
             raise ConfigError(f"z_window {w}: features were built without this window; add it to "
                               "features.z_windows.")
     hs = np.array([float(np.median(half_spread(market[s], spread_mult))) for s in symbols])
-    mask = cat(lambda s: np.ones(len(market[s]), dtype=np.bool_) if allow is None
-               else np.asarray(allow[s], dtype=np.bool_))
+    def entry_mask(s: str) -> np.ndarray:
+        if allow is not None:
+            return np.asarray(allow[s], dtype=np.bool_)
+        if ENTRY_MASK in features[s]:
+            return np.asarray(features[s][ENTRY_MASK]) > 0.5
+        return np.ones(len(market[s]), dtype=np.bool_)
+
+    mask = cat(entry_mask)
     stack = lambda name: np.ascontiguousarray(np.vstack(
         [cat(lambda s: np.asarray(features[s][f"{name}_w{w}"])) for w in windows]))
     return SharedArrays(

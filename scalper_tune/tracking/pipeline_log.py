@@ -15,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
@@ -72,6 +73,28 @@ class PipelineTracker:
 
     def _timing(self, timings: Mapping[str, float], phase: str) -> dict:
         return {k: v for k, v in timings.items() if k.startswith(phase)}
+
+    def regimes(self, report, spec) -> None:
+        """The regime classifier's walk-forward accuracy and confusion matrix."""
+        if report is None or not self._once("regimes"):
+            return
+        run = self.t.open_child("regimes", tags={"phase": "regimes"})
+        metrics = {"balanced_accuracy": report.balanced_accuracy}
+        metrics.update({f"recall_{k}": v for k, v in report.recall.items()})
+        metrics.update({f"balanced_accuracy_fold{i}": v for i, v in enumerate(report.per_fold)})
+        self.t.log(run, params={"classifier": "RegimeClassifier", "splits": spec.splits,
+                                "filter": spec.filter, "block": ",".join(spec.block)},
+                   metrics=metrics)
+        if report.supervised:
+            names = [REGIMES[k] for k in report.labels]
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "confusion_matrix.csv"
+                pd.DataFrame(report.confusion, index=[f"true_{n}" for n in names],
+                             columns=[f"pred_{n}" for n in names]).to_csv(path)
+                self.t.artifacts(run, [path])
+        self.t.finish(run)
+        self.t.log(self.t.parent, metrics={"regime_balanced_accuracy": report.balanced_accuracy})
+        self._done("regimes")
 
     def phase1(self, table: pd.DataFrame, folder, grid, timings) -> None:
         if not self._once("phase1"):

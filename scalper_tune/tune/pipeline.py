@@ -23,6 +23,7 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from scalper_tune.config.experiment import LoadedExperiment
+from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.data import generate, load
 from scalper_tune.engine import prefilter
@@ -33,6 +34,7 @@ from scalper_tune.robustness.overfitting import pbo_cscv
 from scalper_tune.robustness.regimes import market_labels
 from scalper_tune.robustness.score import consistency, plateau_scores
 from scalper_tune.robustness.segments import make_segments, slice_market
+from scalper_tune.regime.walkforward import walk_forward_regimes
 from scalper_tune.robustness.stress import run_stress
 from scalper_tune.tune.phase1 import atomic_parquet, enumerate_grid, phase1_trainable, work_key
 from scalper_tune.tune.refine import fold_order, refine_trainable, refine_windows, tune_space
@@ -47,6 +49,7 @@ class Context:
     loaded: LoadedExperiment
     folder: RunFolder
     verbose: bool
+    regime_report: object = None
 
     @property
     def exp(self):
@@ -86,12 +89,14 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     spec = dataclasses.replace(exp.features,
                                z_windows=tuple(sorted(set(exp.features.z_windows) | set(windows))))
     features = build_features(market, spec, exp.output.feature_cache).features
+    labels, features = _regimes(ctx, market, features, timings)
     segments = make_segments(market, exp.walk_forward)
     fold_data = [slice_market(market, features, a, b) for a, b in segments.folds]
     folds = [prefilter.prepare(m, f, windows, exp.costs.spread_mult) for m, f in fold_data]
     timings["data_wall_s"] = time.perf_counter() - started
     data_hash = market.content_hash()
     tracker = folder.tracker(exp, data_hash)
+    tracker.regimes(ctx.regime_report, exp.regime)
     print(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,} "
           f"bars, {exp.walk_forward.folds} folds + {exp.walk_forward.holdout:.0%} holdout "
           f"({timings['data_wall_s']:.1f} s)")
@@ -101,7 +106,7 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     tracker.phase1(phase1, folder, space.grid, timings)
     refine = _refine(ctx, folds, phase1, windows, timings)
     tracker.refine(refine, timings)
-    phase2, pbo = _phase2(ctx, market, features, segments, phase1, refine, timings)
+    phase2, pbo = _phase2(ctx, market, features, labels, segments, phase1, refine, timings)
     tracker.phase2(phase2, pbo, timings)
     phase3 = _phase3(ctx, market, features, phase2, timings)
     best = _best_config(ctx, phase2, phase3, pbo)
@@ -115,6 +120,43 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     return folder.path
 
 
+def _regimes(ctx: Context, market, features, timings: dict) -> tuple[dict, dict]:
+    """Regime labels per bar (the walk-forward classifier's out-of-sample predictions, the rule
+    labeller where it has none yet) and, with `regime.filter`, the entry mask as the features'
+    `allow_entry`. Stored in the run folder, so a resumed run reuses them."""
+    exp = ctx.exp
+    started = time.perf_counter()
+    rules = market_labels(market, features)
+    path = ctx.folder.path / "regimes.npz"
+    if path.is_file():
+        stored = np.load(path, allow_pickle=False)
+        labels = {s: stored[s] for s in market.symbols}
+    elif exp.regime.classifier:
+        report = walk_forward_regimes(market, features, n_splits=exp.regime.splits,
+                                      seed=exp.seed)
+        labels = {s: np.where(report.predictions[s] >= 0, report.predictions[s],
+                              rules[s]).astype(np.int8) for s in market.symbols}
+        ctx.regime_report = report
+        if report.supervised:
+            recall = ", ".join(f"{k} {v:.0%}" for k, v in report.recall.items())
+            print(f"regimes: walk-forward classifier, balanced accuracy "
+                  f"{report.balanced_accuracy:.1%} against the recorded truth ({recall})")
+        else:
+            print("regimes: walk-forward classifier on labels from realised behaviour")
+    else:
+        labels = {s: rules[s].astype(np.int8) for s in market.symbols}
+    if not path.is_file():
+        tmp = path.with_name(".regimes.tmp.npz")
+        np.savez(tmp, **labels)
+        tmp.replace(path)
+    if exp.regime.filter:
+        blocked = [REGIMES.index(b) for b in exp.regime.block]
+        features = {s: dict(features[s], allow_entry=(~np.isin(labels[s], blocked)).astype(float))
+                    for s in market.symbols}
+    timings["regime_wall_s"] = time.perf_counter() - started
+    return labels, features
+
+
 def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd.DataFrame:
     exp, space = ctx.exp, ctx.loaded.space
     out_path = ctx.folder.path / "phase1.parquet"
@@ -126,7 +168,8 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     size = exp.phase1.chunk_size
     n_chunks = math.ceil(len(combos) / size)
     key = work_key(space.grid, size, data_hash, dataclasses.asdict(exp.costs), exp.account,
-                   dataclasses.asdict(exp.walk_forward), exp.filters.min_trades)
+                   dataclasses.asdict(exp.walk_forward), exp.filters.min_trades,
+                   dataclasses.asdict(exp.regime), exp.seed)
     chunk_dir = ctx.folder.path / "phase1_chunks"
     chunk_dir.mkdir(exist_ok=True)
     trainable = tune.with_parameters(
@@ -253,7 +296,7 @@ def _candidates(ctx: Context, phase1: pd.DataFrame, refine: pd.DataFrame) -> lis
     return out
 
 
-def _phase2(ctx: Context, market, features, segments, phase1, refine, timings):
+def _phase2(ctx: Context, market, features, labels, segments, phase1, refine, timings):
     exp, space = ctx.exp, ctx.loaded.space
     folds = exp.walk_forward.folds
     matrix = phase1[[f"sharpe_f{f}" for f in range(folds)]].to_numpy().T
@@ -267,7 +310,6 @@ def _phase2(ctx: Context, market, features, segments, phase1, refine, timings):
     plateaus = plateau_scores(phase1, space.grid, candidates)
     n_trials = len(phase1) + len(refine)
     sr_var = per_bar_sharpe_variance(phase1["sharpe_mean"].to_numpy(), market.bar_seconds)
-    labels = market_labels(market, features)
     payload = dict(market=market, features=features, labels=labels, segments=segments,
                    costs=exp.costs, account=exp.account, n_trials=n_trials, sr_variance=sr_var,
                    spec=exp.robustness, filters=exp.filters,
@@ -319,6 +361,7 @@ def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict)
     payload = dict(market=market, features=features, costs=exp.costs, account=exp.account,
                    spec=exp.stress, crash_spec=crash_spec, feature_spec=exp.features,
                    cache_dir=exp.output.feature_cache,
+                   block=[REGIMES.index(b) for b in exp.regime.block] if exp.regime.filter else [],
                    out_dir=str(ctx.folder.path / "phase3_results"))
     (ctx.folder.path / "phase3_results").mkdir(exist_ok=True)
     results, kernel_s = _run_jobs(ctx, "phase3", _phase3_trainable, payload, jobs)
@@ -339,7 +382,7 @@ def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict)
 
 
 def _phase3_trainable(config, market=None, features=None, costs=None, account=1000.0, spec=None,
-                      crash_spec=None, feature_spec=None, cache_dir=None, out_dir=""):
+                      crash_spec=None, feature_spec=None, cache_dir=None, out_dir="", block=()):
     job = config["job"]
     path = Path(out_dir) / f"finalist_{job['index']:04d}_{work_key(job)}.json"
     if path.is_file():
@@ -351,7 +394,12 @@ def _phase3_trainable(config, market=None, features=None, costs=None, account=10
         def crash():
             crashed = generate(crash_spec)
             fspec = dataclasses.replace(feature_spec, z_windows=(window,))
-            return crashed, build_features(crashed, fspec, cache_dir).features
+            feats = build_features(crashed, fspec, cache_dir).features
+            if block:  # no classifier for the regenerated market: the rule labeller's regimes
+                rules = market_labels(crashed, feats)
+                feats = {s: dict(feats[s], allow_entry=(~np.isin(rules[s], block)).astype(float))
+                         for s in crashed.symbols}
+            return crashed, feats
 
         rows = run_stress(market, features, params, costs, account, spec,
                           crash if crash_spec is not None else None)

@@ -57,8 +57,13 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
                    "phase2_wall_s", "phase3_wall_s", "pbo"):
         assert metric in parent.data.metrics, metric
     by_name = {r.info.run_name: r for r in runs}
-    for phase in ("phase1", "refine", "phase2", "phase3"):
+    for phase in ("regimes", "phase1", "refine", "phase2", "phase3"):
         assert by_name[phase].data.tags["mlflow.parentRunId"] == parent.info.run_id
+    regimes = by_name["regimes"]
+    assert 0 < regimes.data.metrics["balanced_accuracy"] <= 1
+    assert "recall_toxic" in regimes.data.metrics
+    assert [a.path for a in client.list_artifacts(regimes.info.run_id)] == ["confusion_matrix.csv"]
+    assert (first / "regimes.npz").is_file()
     counts = Counter(r.data.tags.get("phase") for r in runs)
     refine_trials = [r for r in runs if r.info.run_name.startswith("refine-")]
     assert len(refine_trials) == 6 == len(pd.read_parquet(first / "refine.parquet"))
