@@ -15,6 +15,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
+def informative_columns(X: np.ndarray) -> np.ndarray:
+    """Columns with at least two distinct finite values (book features are all NaN on data
+    without a book; such columns carry nothing, and they trip the trees' binning)."""
+    keep = np.array([np.unique(col[np.isfinite(col)]).size >= 2 for col in np.asarray(X).T],
+                    dtype=bool)
+    return keep if keep.any() else np.ones(np.asarray(X).shape[1], dtype=bool)
+
+
 class RegimeClassifier(ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees predicting the regime at t from features known at t.
 
@@ -49,7 +57,8 @@ class RegimeClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = 0
             return self
         self.constant_ = False
-        self.model_.fit(X, encoded)
+        self.columns_ = informative_columns(X)
+        self.model_.fit(X[:, self.columns_], encoded)
         self.n_iter_ = self.model_.n_iter_
         return self
 
@@ -58,7 +67,7 @@ class RegimeClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         if self.constant_:
             return np.ones((X.shape[0], 1))
-        return self.model_.predict_proba(X)
+        return self.model_.predict_proba(X[:, self.columns_])
 
     def predict(self, X):
         check_is_fitted(self, "model_")

@@ -23,6 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
+from scalper_tune.regime.classifier import informative_columns
 from scalper_tune.regime.features import regime_matrix
 from scalper_tune.regime.splits import purged_walk_forward
 
@@ -60,18 +61,6 @@ def signal_features(market: MarketData, symbol: str, feats: Mapping[str, np.ndar
     return X
 
 
-def _informative_columns(X: np.ndarray) -> np.ndarray:
-    """Columns with at least two distinct finite values (e.g. book features are all NaN on data
-    without a book; such columns carry nothing and trip the binning)."""
-    keep = []
-    for j in range(X.shape[1]):
-        col = X[:, j]
-        finite = col[np.isfinite(col)]
-        keep.append(finite.size > 0 and np.unique(finite).size >= 2)
-    keep = np.array(keep)
-    return keep if keep.any() else np.ones(X.shape[1], dtype=bool)
-
-
 def _model(seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05, max_leaf_nodes=15,
                                           min_samples_leaf=20, random_state=seed)
@@ -88,7 +77,7 @@ def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.nd
         if np.unique(y_train).shape[0] < 2:
             proba[test] = float(y_train.mean())
             continue
-        cols = _informative_columns(X[train])
+        cols = informative_columns(X[train])
         model = _model(seed).fit(X[train][:, cols], y_train)
         proba[test] = model.predict_proba(X[test][:, cols])[:, 1]
     return proba

@@ -105,3 +105,16 @@ def data_frame_empty():
     import pandas as pd
 
     return pd.DataFrame({"pnl": pd.Series(dtype=float), "return": pd.Series(dtype=float)})
+
+
+def test_command_on_real_binance_data(cli, shared_data, tmp_path):
+    import yaml
+
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"params": LOOSE}))
+    result = cli("ml-edge", "--data", shared_data / "binance-spot-5m-2024", "--params", params,
+                 "--json", "--feature-cache", tmp_path / "fc")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert len(data["assets"]) == 11
+    assert all(a["signals"] > 500 and a["lower_bound"] < a["accuracy"] for a in data["assets"])
