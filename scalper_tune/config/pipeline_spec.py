@@ -127,12 +127,18 @@ class RaySpec:
 class RegimeSpec:
     """classifier: label regimes with the walk-forward scikit-learn classifier (else the causal
     rule labeller); filter: no entries where the predicted regime is in `block`; splits:
-    walk-forward blocks of the classifier."""
+    walk-forward blocks of the classifier. ml_gate: also gate entries with the meta-labelling
+    model fitted on the trades of the documented default parameters (the primary strategy): an
+    asset trades only where its out-of-sample accuracy reaches gate_min_accuracy and beats its
+    baseline, and only on bars whose P(profit) reaches gate_threshold."""
 
     classifier: bool = True
     filter: bool = True
     block: tuple[str, ...] = ("toxic",)
     splits: int = 4
+    ml_gate: bool = False
+    gate_min_accuracy: float = 0.65
+    gate_threshold: float = 0.5
 
     def problems(self) -> list[tuple[str, str]]:
         out = [("block", f"unknown regime {b!r}; use {', '.join(REGIMES)}")

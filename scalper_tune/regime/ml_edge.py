@@ -184,3 +184,68 @@ def summary(edges: list[AssetEdge], taken: pd.DataFrame, account: float,
 
 def _n(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
+
+
+def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+              params: Mapping[str, object], costs: CostModel = CostModel(),
+              account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
+              n_splits: int = 5, embargo: int = 60, seed: int = 7) -> tuple[dict, list[AssetEdge]]:
+    """The ML gate as a per-bar entry mask for the pipeline.
+
+    The meta-model is fitted walk-forward (purged, embargoed) on the trades of `params`, the
+    primary strategy; for every bar of a test block it predicts P(profit) of an entry there (side
+    against the price z-score). An asset stays open only if its out-of-sample trade accuracy
+    reaches `min_accuracy` and beats its baseline, and then only on bars whose probability reaches
+    `threshold`. Bars of the first block, before any model exists, are not gated."""
+    edges, _ = ml_edge(market, features, params, costs, account, min_accuracy, threshold,
+                       n_splits, embargo, 0, seed)
+    traded = {e.symbol: e.traded for e in edges}
+    result = backtest(market, features, params, costs, account)
+    trades = result.trades.reset_index(drop=True)
+    window = int(params["z_window"])
+    t0 = int(min(market[s].ts[0] for s in market.symbols))
+    span = int(max(market[s].ts[-1] for s in market.symbols)) - t0 + 1
+    masks = {s: np.ones(len(market[s]), dtype=bool) for s in market.symbols}
+    if trades.empty:
+        return masks, edges
+    rows, xs, starts, ends = [], [], [], []
+    for symbol in market.symbols:
+        t = trades[trades["symbol"] == symbol]
+        if t.empty:
+            continue
+        decision = np.maximum(t["_entry_bar"].to_numpy() - 1 - costs.latency, 0).astype(np.int64)
+        sides = np.where(t["side"] == "long", 1.0, -1.0)
+        xs.append(signal_features(market, symbol, features[symbol], window, decision, sides))
+        starts.append(market[symbol].ts[decision])
+        ends.append(market[symbol].ts[t["_exit_bar"].to_numpy()] + market.bar_ns)
+        rows.append(t.index.to_numpy())
+    X = np.vstack(xs)
+    y = (trades["pnl"].to_numpy()[np.concatenate(rows)] > 0).astype(np.int64)
+    start, end = np.concatenate(starts), np.concatenate(ends)
+    bar_x = {}
+    for symbol in market.symbols:
+        z = np.asarray(features[symbol][f"price_z_w{window}"])
+        sides = np.where(z < 0, 1.0, -1.0)
+        bar_x[symbol] = signal_features(market, symbol, features[symbol], window,
+                                        np.arange(len(market[symbol])), sides)
+    edges_ns = t0 + (np.arange(n_splits + 2, dtype=np.float64) / (n_splits + 1)
+                     * span).astype(np.int64)  # the blocks of purged_walk_forward
+    for symbol in market.symbols:
+        if not traded[symbol]:  # no edge out of sample: closed after the first block
+            masks[symbol][market[symbol].ts >= edges_ns[1]] = False
+    for train, _, first in purged_walk_forward(start, end, span, n_splits,
+                                               embargo * market.bar_ns, t0):
+        if np.unique(y[train]).shape[0] < 2:
+            continue
+        cols = informative_columns(X[train])
+        model = _model(seed).fit(X[train][:, cols], y[train])
+        stop = edges_ns[np.searchsorted(edges_ns, first) + 1]
+        for symbol in market.symbols:
+            if not traded[symbol]:
+                continue
+            ts = market[symbol].ts
+            lo, hi = np.searchsorted(ts, first), np.searchsorted(ts, stop)
+            if hi > lo:
+                proba = model.predict_proba(bar_x[symbol][lo:hi][:, cols])[:, 1]
+                masks[symbol][lo:hi] = proba >= threshold
+    return masks, edges

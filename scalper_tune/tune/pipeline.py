@@ -24,7 +24,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.pipeline_spec import REGIMES
-from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.config.strategy_params import PARAMS, default_params
 from scalper_tune.data import generate, load
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import run_symbol
@@ -34,6 +34,7 @@ from scalper_tune.robustness.overfitting import pbo_cscv
 from scalper_tune.robustness.regimes import market_labels
 from scalper_tune.robustness.score import consistency, plateau_scores
 from scalper_tune.robustness.segments import make_segments, slice_market
+from scalper_tune.regime.ml_edge import gate_mask
 from scalper_tune.regime.walkforward import walk_forward_regimes
 from scalper_tune.robustness.stress import run_stress
 from scalper_tune.tune.phase1 import atomic_parquet, enumerate_grid, phase1_trainable, work_key
@@ -50,6 +51,7 @@ class Context:
     folder: RunFolder
     verbose: bool
     regime_report: object = None
+    gate_edges: list | None = None
 
     @property
     def exp(self):
@@ -96,7 +98,7 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     timings["data_wall_s"] = time.perf_counter() - started
     data_hash = market.content_hash()
     tracker = folder.tracker(exp, data_hash)
-    tracker.regimes(ctx.regime_report, exp.regime)
+    tracker.regimes(ctx.regime_report, exp.regime, ctx.gate_edges)
     print(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,} "
           f"bars, {exp.walk_forward.folds} folds + {exp.walk_forward.holdout:.0%} holdout "
           f"({timings['data_wall_s']:.1f} s)")
@@ -149,9 +151,22 @@ def _regimes(ctx: Context, market, features, timings: dict) -> tuple[dict, dict]
         tmp = path.with_name(".regimes.tmp.npz")
         np.savez(tmp, **labels)
         tmp.replace(path)
+    allow = {s: np.ones(len(market[s]), dtype=bool) for s in market.symbols}
     if exp.regime.filter:
         blocked = [REGIMES.index(b) for b in exp.regime.block]
-        features = {s: dict(features[s], allow_entry=(~np.isin(labels[s], blocked)).astype(float))
+        allow = {s: ~np.isin(labels[s], blocked) for s in market.symbols}
+    if exp.regime.ml_gate:
+        gate, edges = gate_mask(market, features, default_params(), exp.costs, exp.account,
+                                exp.regime.gate_min_accuracy, exp.regime.gate_threshold,
+                                seed=exp.seed)
+        allow = {s: allow[s] & gate[s] for s in market.symbols}
+        ctx.gate_edges = edges
+        traded = [e.symbol for e in edges if e.traded]
+        print(f"ml gate: {len(traded)} of {len(edges)} assets clear "
+              f"{exp.regime.gate_min_accuracy:.0%} out-of-sample accuracy and their baseline"
+              + (f" ({', '.join(traded)})" if traded else ""))
+    if exp.regime.filter or exp.regime.ml_gate:
+        features = {s: dict(features[s], allow_entry=allow[s].astype(float))
                     for s in market.symbols}
     timings["regime_wall_s"] = time.perf_counter() - started
     return labels, features

@@ -118,3 +118,19 @@ def test_command_on_real_binance_data(cli, shared_data, tmp_path):
     data = json.loads(result.out)
     assert len(data["assets"]) == 11
     assert all(a["signals"] > 500 and a["lower_bound"] < a["accuracy"] for a in data["assets"])
+
+
+def test_gate_mask_for_the_pipeline():
+    from scalper_tune.regime.ml_edge import gate_mask
+
+    market = generate(SyntheticSpec(assets=3, bars=40_000))
+    feats = compute_market(market, FeatureSpec(z_windows=(40,)))
+    masks, edges = gate_mask(market, feats, LOOSE, min_accuracy=0.0, n_splits=4)
+    first_block_end = 40_000 // 5
+    for e in edges:
+        m = masks[e.symbol]
+        assert m.shape == (40_000,) and m[:first_block_end].all()  # no model yet: not gated
+        if e.traded:
+            assert 0.0 < m[first_block_end:].mean() < 1.0  # gated bar by bar
+        else:
+            assert not m[first_block_end:].any()  # an asset without edge is closed
