@@ -30,3 +30,9 @@ class CausalityError(ScalperTuneError):
     """A feature or engine result looks ahead (exit code 4)."""
 
     exit_code = 4
+
+
+class Interrupted(ScalperTuneError):
+    """The user stopped a run (Ctrl-C); the message says how to resume (exit code 130)."""
+
+    exit_code = 130

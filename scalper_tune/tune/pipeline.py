@@ -28,6 +28,7 @@ from scalper_tune.config.strategy_params import PARAMS, default_params
 from scalper_tune.data import generate, load
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import run_symbol
+from scalper_tune.errors import Interrupted
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.robustness.evaluate import evaluate_candidate, per_bar_sharpe_variance
 from scalper_tune.robustness.overfitting import pbo_cscv
@@ -80,8 +81,18 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     """Run (or resume) every phase; returns the run folder."""
     exp = loaded.experiment
     folder = RunFolder.open(exp, loaded.path, resume)
-    ctx = Context(loaded, folder, verbose)
     print(f"run folder {folder.path}")
+    try:
+        return _run(loaded, folder, address, verbose)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; finished work is kept. Continue with: python -m "
+                          f"scalper_tune run {loaded.path} --resume {folder.path}") from None
+
+
+def _run(loaded: LoadedExperiment, folder: RunFolder, address: str | None,
+         verbose: bool) -> Path:
+    exp = loaded.experiment
+    ctx = Context(loaded, folder, verbose)
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
