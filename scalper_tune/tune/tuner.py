@@ -13,6 +13,8 @@ import ray
 from ray import tune
 from ray.tune import Callback, FailureConfig, RunConfig, TuneConfig, Tuner
 
+from scalper_tune.errors import ScalperTuneError
+
 
 class ProgressLine(Callback):
     """Prints `phase: done/total trials, best so far, ETA` as trials finish."""
@@ -71,4 +73,13 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
                       run_config=RunConfig(name=name, storage_path=str(storage),
                                            failure_config=FailureConfig(max_failures=max_failures),
                                            callbacks=[progress], verbose=2 if verbose else 0))
-    return tuner.fit()
+    grid = tuner.fit()
+    finished = grid.num_terminated
+    if grid.num_errors:
+        raise ScalperTuneError(f"{name}: {grid.num_errors} trial(s) failed after {max_failures} "
+                               f"retries (first error: {grid.errors[0]!r}). Fix the cause, then "
+                               "continue with --resume.")
+    if finished < total:
+        # Tune stops gracefully on Ctrl-C and returns what it has: never use a partial phase
+        raise KeyboardInterrupt
+    return grid

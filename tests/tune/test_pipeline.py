@@ -62,7 +62,6 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     regimes = by_name["regimes"]
     assert 0 < regimes.data.metrics["balanced_accuracy"] <= 1
     assert "recall_toxic" in regimes.data.metrics
-    assert {"gate_traded_SYN01", "gate_traded_SYN03"} <= set(regimes.data.metrics)  # the ML gate
     assert [a.path for a in client.list_artifacts(regimes.info.run_id)] == ["confusion_matrix.csv"]
     assert (first / "regimes.npz").is_file()
     counts = Counter(r.data.tags.get("phase") for r in runs)

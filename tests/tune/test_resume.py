@@ -22,6 +22,8 @@ def _experiment(folder: Path) -> Path:
     raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
     raw["phase1"] = {"chunk_size": 1, "keep_top": 6}  # 32 small trials: time to interrupt
     raw["refine"]["trials"] = 3
+    raw["regime"]["ml_gate"] = True  # the ML gate's path through the pipeline, deterministic too
+    raw["regime"]["gate_min_accuracy"] = 0.5
     path = folder / "exp.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -58,6 +60,7 @@ def test_sigkill_in_phase1_then_resume(tmp_path):
     resumed = _run(killed, "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "resuming" in resumed.stdout and "Traceback" not in resumed.stderr
+    assert "ml gate:" in resumed.stdout
     undisturbed = _run(clean)
     assert undisturbed.returncode == 0, undisturbed.stderr
     clean_dir = next(clean.glob("runs/smoke/*"))
