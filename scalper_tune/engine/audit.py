@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from scalper_tune.config.costs import CostModel

@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 from scipy.stats import kurtosis
 
 from scalper_tune.data.market import REGIME_NAMES

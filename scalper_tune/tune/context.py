@@ -1,0 +1,28 @@
+"""What every phase of a run shares: the loaded experiment, the run folder, and small helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scalper_tune.config.experiment import LoadedExperiment
+from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.tune.run_folder import RunFolder
+
+PARAM_NAMES = list(PARAMS)
+
+
+@dataclass
+class Context:
+    loaded: LoadedExperiment
+    folder: RunFolder
+    verbose: bool
+    regime_report: object = None
+    gate_edges: list | None = None
+
+    @property
+    def exp(self):
+        return self.loaded.experiment
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
