@@ -90,11 +90,24 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     assert len(client.search_runs([exp.experiment_id], max_results=500)) == len(runs)
 
 
-def test_same_seed_same_results(cli, tmp_path, ray_session):
+def test_same_seed_same_results_with_one_or_two_concurrent_trials(cli, tmp_path, ray_session):
+    """Run a: trials two at a time (the default on 2 CPUs); run b: one at a time."""
+    import yaml
+
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
+    raw = yaml.safe_load(SMOKE.read_text())
+    raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
+    raw["ray"]["max_concurrent"] = 1
+    (tmp_path / "serial.yaml").write_text(yaml.safe_dump(raw))
     a = _run_in(tmp_path / "a", cli)
-    b = _run_in(tmp_path / "b", cli)
+    old = os.getcwd()
+    os.chdir(tmp_path / "b")
+    try:
+        assert cli("run", tmp_path / "serial.yaml").code == 0
+    finally:
+        os.chdir(old)
+    b = next((tmp_path / "b" / "runs" / "smoke").iterdir())
     pd.testing.assert_frame_equal(pd.read_parquet(a / "phase1.parquet"),
                                   pd.read_parquet(b / "phase1.parquet"))
     assert (a / "phase1.parquet").read_bytes() == (b / "phase1.parquet").read_bytes()
