@@ -65,6 +65,8 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
     exp = loaded.experiment
     folder = RunFolder.open(exp, loaded.path, resume)
     print(f"run folder {folder.path}")
+    if resume:
+        folder.check_tables()
     try:
         return _run(loaded, folder, address, verbose)
     except KeyboardInterrupt:

@@ -79,5 +79,12 @@ class RunFolder:
             raise ConfigError(f"{path}: unreadable ({exc}). Delete it to recompute that phase, "
                               "then run again with --resume.") from None
 
+    def check_tables(self) -> None:
+        """Read every phase table present (a damaged one stops a resume before any work or
+        MLflow logging)."""
+        for name in ("phase1.parquet", "refine.parquet", "phase2.parquet", "phase3.parquet"):
+            if self.has(name):
+                self.read_table(name)
+
     def tracker(self, exp: Experiment, data_hash: str) -> PipelineTracker:
         return PipelineTracker.for_run(self, exp, data_hash)

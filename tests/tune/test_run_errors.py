@@ -83,6 +83,7 @@ def test_resume_without_a_run_and_with_a_corrupted_table(tmp_path):
     assert "phase1.parquet: unreadable" in result.err and "--resume" in result.err
     assert "Traceback" not in result.err
     assert (run_dir / "phase1.parquet").read_bytes() == before  # nothing overwritten
+    assert not (tmp_path / "mlruns").exists()  # stopped before any MLflow logging
 
 
 def test_params_file_with_missing_keys_for_backtest(cli, tmp_path):
