@@ -22,7 +22,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.backtest import backtest
+from scalper_tune.engine.backtest import backtest, trades_frame
 from scalper_tune.regime.classifier import informative_columns
 from scalper_tune.regime.features import regime_matrix
 from scalper_tune.regime.splits import purged_walk_forward
@@ -68,11 +68,13 @@ def _model(seed: int) -> HistGradientBoostingClassifier:
 
 def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.ndarray,
                      span: int, n_splits: int, embargo: int, seed: int, origin: int,
-                     rng: np.random.Generator | None = None) -> np.ndarray:
+                     rng: np.random.Generator | None = None,
+                     models: list | None = None) -> np.ndarray:
     """P(profit) out of sample per sample (NaN where no fold predicts it). With `rng`, training
-    labels are shuffled (the permutation control)."""
+    labels are shuffled (the permutation control). With `models`, each fold's (first bar of its
+    test block, used columns, fitted model) is appended to it."""
     proba = np.full(y.shape[0], np.nan)
-    for train, test, _ in purged_walk_forward(start, end, span, n_splits, embargo, origin):
+    for train, test, first in purged_walk_forward(start, end, span, n_splits, embargo, origin):
         y_train = y[train] if rng is None else rng.permutation(y[train])
         if np.unique(y_train).shape[0] < 2:
             proba[test] = float(y_train.mean())
@@ -80,54 +82,66 @@ def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.nd
         cols = informative_columns(X[train])
         model = _model(seed).fit(X[train][:, cols], y_train)
         proba[test] = model.predict_proba(X[test][:, cols])[:, 1]
+        if models is not None:
+            models.append((first, cols, model))
     return proba
 
 
-def ml_edge(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
-            params: Mapping[str, object], costs: CostModel = CostModel(), account: float = 1000.0,
-            min_accuracy: float = 0.65, threshold: float = 0.5, n_splits: int = 5,
-            embargo: int = 60, permutations: int = 0, seed: int = 7) -> tuple[list[AssetEdge],
-                                                                             pd.DataFrame]:
-    """Per-asset edge figures and the trades the gate takes (see the module docstring).
+@dataclass(frozen=True)
+class _Samples:
+    """The primary strategy's trades as meta-labelling samples, pooled over symbols: `order`
+    maps sample rows to trade rows; start/end are decision and label times (ns)."""
 
-    The model is fitted on the trades of all assets pooled (a structural edge is shared), with
-    purging on the time axis; accuracy, baseline and the gate are judged per asset."""
-    result = backtest(market, features, params, costs, account)
-    trades = result.trades.reset_index(drop=True)
+    trades: pd.DataFrame
+    order: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    t0: int
+    span: int
+
+
+def _samples(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+             params: Mapping[str, object], costs: CostModel, account: float) -> _Samples | None:
+    """Backtest the primary strategy once and describe each of its trades at its decision bar."""
+    trades = backtest(market, features, params, costs, account).trades.reset_index(drop=True)
     if trades.empty:
-        return [AssetEdge(s, np.nan, np.nan, np.nan, 0, 0, False, 0, 0.0, np.nan)
-                for s in market.symbols], trades
-    lat = costs.latency
+        return None
     parts = []
     for symbol in market.symbols:
         sel = np.flatnonzero((trades["symbol"] == symbol).to_numpy())
         if sel.size == 0:
             continue
         t = trades.iloc[sel]
-        decision = np.maximum(t["_entry_bar"].to_numpy() - 1 - lat, 0).astype(np.int64)
+        decision = np.maximum(t["_entry_bar"].to_numpy() - 1 - costs.latency, 0).astype(np.int64)
         sides = np.where(t["side"] == "long", 1.0, -1.0)
         X = signal_features(market, symbol, features[symbol], int(params["z_window"]), decision,
                             sides)
         ts = market[symbol].ts
         parts.append((sel, X, ts[decision], ts[t["_exit_bar"].to_numpy()] + market.bar_ns))
     order = np.concatenate([p[0] for p in parts])
-    X = np.vstack([p[1] for p in parts])
-    start = np.concatenate([p[2] for p in parts])
-    end = np.concatenate([p[3] for p in parts])
-    y_all = (trades["pnl"].to_numpy() > 0).astype(np.int64)
-    y = y_all[order]
     t0 = int(min(market[s].ts[0] for s in market.symbols))
     span = int(max(market[s].ts[-1] for s in market.symbols)) - t0 + 1
-    args = (start, end, span, n_splits, embargo * market.bar_ns, seed, t0)
-    proba = np.full(len(trades), np.nan)
-    proba[order] = _oos_predictions(X, y, *args)
-    shuffled = []
-    if permutations:
-        rng = np.random.default_rng(seed)
-        for _ in range(permutations):
-            p = np.full(len(trades), np.nan)
-            p[order] = _oos_predictions(X, y, *args, rng=rng)
-            shuffled.append(p)
+    return _Samples(trades=trades, order=order, X=np.vstack([p[1] for p in parts]),
+                    y=(trades["pnl"].to_numpy()[order] > 0).astype(np.int64),
+                    start=np.concatenate([p[2] for p in parts]),
+                    end=np.concatenate([p[3] for p in parts]), t0=t0, span=span)
+
+
+def _predict(s: _Samples, n_splits: int, embargo_ns: int, seed: int,
+             rng: np.random.Generator | None = None, models: list | None = None) -> np.ndarray:
+    """Out-of-sample P(profit) per trade row."""
+    proba = np.full(len(s.trades), np.nan)
+    proba[s.order] = _oos_predictions(s.X, s.y, s.start, s.end, s.span, n_splits, embargo_ns,
+                                      seed, s.t0, rng=rng, models=models)
+    return proba
+
+
+def _judge(market: MarketData, trades: pd.DataFrame, proba: np.ndarray, shuffled: list,
+           min_accuracy: float, threshold: float) -> tuple[list[AssetEdge], pd.DataFrame]:
+    """Per-asset accuracy, baseline, lower bound, p-value and verdict; the trades the gate takes."""
+    y_all = (trades["pnl"].to_numpy() > 0).astype(np.int64)
     edges, taken = [], []
     for symbol in market.symbols:
         mask = (trades["symbol"] == symbol).to_numpy()
@@ -156,6 +170,30 @@ def ml_edge(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
     frame = (pd.concat(taken, ignore_index=True).sort_values("exit_time").reset_index(drop=True)
              if taken else trades.iloc[0:0])
     return edges, frame
+
+
+def _no_trades(market: MarketData) -> list[AssetEdge]:
+    return [AssetEdge(s, np.nan, np.nan, np.nan, 0, 0, False, 0, 0.0, np.nan)
+            for s in market.symbols]
+
+
+def ml_edge(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+            params: Mapping[str, object], costs: CostModel = CostModel(), account: float = 1000.0,
+            min_accuracy: float = 0.65, threshold: float = 0.5, n_splits: int = 5,
+            embargo: int = 60, permutations: int = 0, seed: int = 7) -> tuple[list[AssetEdge],
+                                                                             pd.DataFrame]:
+    """Per-asset edge figures and the trades the gate takes (see the module docstring).
+
+    The model is fitted on the trades of all assets pooled (a structural edge is shared), with
+    purging on the time axis; accuracy, baseline and the gate are judged per asset."""
+    s = _samples(market, features, params, costs, account)
+    if s is None:
+        return _no_trades(market), trades_frame(market, {})
+    embargo_ns = embargo * market.bar_ns
+    proba = _predict(s, n_splits, embargo_ns, seed)
+    rng = np.random.default_rng(seed)
+    shuffled = [_predict(s, n_splits, embargo_ns, seed, rng=rng) for _ in range(permutations)]
+    return _judge(market, s.trades, proba, shuffled, min_accuracy, threshold)
 
 
 def summary(edges: list[AssetEdge], taken: pd.DataFrame, account: float,
@@ -197,31 +235,16 @@ def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray
     against the price z-score). An asset stays open only if its out-of-sample trade accuracy
     reaches `min_accuracy` and beats its baseline, and then only on bars whose probability reaches
     `threshold`. Bars of the first block, before any model exists, are not gated."""
-    edges, _ = ml_edge(market, features, params, costs, account, min_accuracy, threshold,
-                       n_splits, embargo, 0, seed)
+    s = _samples(market, features, params, costs, account)
+    masks = {sym: np.ones(len(market[sym]), dtype=bool) for sym in market.symbols}
+    if s is None:
+        return masks, _no_trades(market)
+    models: list = []
+    proba = _predict(s, n_splits, embargo * market.bar_ns, seed, models=models)
+    edges, _ = _judge(market, s.trades, proba, [], min_accuracy, threshold)
     traded = {e.symbol: e.traded for e in edges}
-    result = backtest(market, features, params, costs, account)
-    trades = result.trades.reset_index(drop=True)
     window = int(params["z_window"])
-    t0 = int(min(market[s].ts[0] for s in market.symbols))
-    span = int(max(market[s].ts[-1] for s in market.symbols)) - t0 + 1
-    masks = {s: np.ones(len(market[s]), dtype=bool) for s in market.symbols}
-    if trades.empty:
-        return masks, edges
-    rows, xs, starts, ends = [], [], [], []
-    for symbol in market.symbols:
-        t = trades[trades["symbol"] == symbol]
-        if t.empty:
-            continue
-        decision = np.maximum(t["_entry_bar"].to_numpy() - 1 - costs.latency, 0).astype(np.int64)
-        sides = np.where(t["side"] == "long", 1.0, -1.0)
-        xs.append(signal_features(market, symbol, features[symbol], window, decision, sides))
-        starts.append(market[symbol].ts[decision])
-        ends.append(market[symbol].ts[t["_exit_bar"].to_numpy()] + market.bar_ns)
-        rows.append(t.index.to_numpy())
-    X = np.vstack(xs)
-    y = (trades["pnl"].to_numpy()[np.concatenate(rows)] > 0).astype(np.int64)
-    start, end = np.concatenate(starts), np.concatenate(ends)
+    t0, span = s.t0, s.span
     bar_x = {}
     for symbol in market.symbols:
         z = np.asarray(features[symbol][f"price_z_w{window}"])
@@ -233,12 +256,7 @@ def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray
     for symbol in market.symbols:
         if not traded[symbol]:  # no edge out of sample: closed after the first block
             masks[symbol][market[symbol].ts >= edges_ns[1]] = False
-    for train, _, first in purged_walk_forward(start, end, span, n_splits,
-                                               embargo * market.bar_ns, t0):
-        if np.unique(y[train]).shape[0] < 2:
-            continue
-        cols = informative_columns(X[train])
-        model = _model(seed).fit(X[train][:, cols], y[train])
+    for first, cols, model in models:  # the folds' own models, fitted once
         stop = edges_ns[np.searchsorted(edges_ns, first) + 1]
         for symbol in market.symbols:
             if not traded[symbol]:
