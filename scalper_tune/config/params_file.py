@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalper_tune.config.costs import CostModel
-from scalper_tune.config.schema import build, did_you_mean, load_yaml
+from scalper_tune.config.schema import build, check_keys, load_yaml
 from scalper_tune.config.strategy_params import PARAMS, check_params, default_params
 from scalper_tune.errors import ConfigError
 
@@ -35,9 +35,7 @@ def load_params_file(path: str | Path) -> ParamsFile:
     raw = load_yaml(path, "parameter")
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping with a 'params' section.")
-    for key in raw:
-        if key not in SECTIONS:
-            raise ConfigError(f"{file}: {key}: unknown key{did_you_mean(str(key), SECTIONS)}")
+    check_keys(raw, SECTIONS, file)
     values = raw.get("params")
     if not isinstance(values, dict):
         raise ConfigError(f"{file}: params: required mapping of strategy parameters is missing "

@@ -42,6 +42,14 @@ def did_you_mean(key: str, allowed: typing.Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}."
 
 
+def check_keys(raw: Mapping, allowed, file: str, where: str = "") -> None:
+    """Refuse the first key of `raw` not in `allowed`, with a "did you mean"."""
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{file}: {_dotted(where, str(key))}: unknown key"
+                              f"{did_you_mean(str(key), allowed)}")
+
+
 def _dotted(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -98,10 +106,7 @@ def build(cls: type, raw: Any, *, file: str, where: str = "") -> Any:
         raise ConfigError(f"{file}: {label}: expected a mapping of keys, got {raw!r}.")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(f"{file}: {_dotted(where, str(key))}: unknown key"
-                              f"{did_you_mean(str(key), fields)}")
+    check_keys(raw, fields, file, where)
     values = {}
     for name, field in fields.items():
         if name in raw:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from scalper_tune.config.schema import build, did_you_mean, load_yaml
+from scalper_tune.config.schema import build, check_keys, did_you_mean, load_yaml
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.errors import ConfigError
 
@@ -65,10 +65,7 @@ def load_search_space(path: str | Path) -> SearchSpace:
     raw = load_yaml(path, "search-space")
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping with keys grid and refine.")
-    for key in raw:
-        if key not in ("schema_version", "grid", "refine"):
-            raise ConfigError(f"{file}: {key}: unknown key"
-                              f"{did_you_mean(str(key), ('schema_version', 'grid', 'refine'))}")
+    check_keys(raw, ("schema_version", "grid", "refine"), file)
     if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         raise ConfigError(f"{file}: schema_version: this version reads {SCHEMA_VERSION}, got "
                           f"{raw.get('schema_version')!r}.")

@@ -13,27 +13,25 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def equity_and_drawdown(equity: pd.Series, out_dir: Path, stem: str) -> list[Path]:
-    paths = []
     fig, ax = plt.subplots(figsize=(9, 3.5))
     ax.plot(equity.index, equity.to_numpy(), lw=1)
     ax.set_title("Equity (marked to market, $)")
     ax.grid(alpha=0.3)
-    paths.append(out_dir / f"{stem}_equity.png")
-    fig.tight_layout()
-    fig.savefig(paths[-1], dpi=90)
-    plt.close(fig)
+    equity_path = _save(fig, out_dir / f"{stem}_equity.png")
     eq = equity.to_numpy()
-    dd = eq - np.maximum.accumulate(eq)
     fig, ax = plt.subplots(figsize=(9, 2.5))
-    ax.fill_between(equity.index, dd, 0, color="tab:red", alpha=0.5)
+    ax.fill_between(equity.index, eq - np.maximum.accumulate(eq), 0, color="tab:red", alpha=0.5)
     ax.set_title("Drawdown ($)")
     ax.grid(alpha=0.3)
-    paths.append(out_dir / f"{stem}_drawdown.png")
-    fig.tight_layout()
-    fig.savefig(paths[-1], dpi=90)
-    plt.close(fig)
-    return paths
+    return [equity_path, _save(fig, out_dir / f"{stem}_drawdown.png")]
 
 
 def regime_bars(sharpes: Mapping[str, float], out_dir: Path, stem: str) -> Path:
@@ -43,11 +41,7 @@ def regime_bars(sharpes: Mapping[str, float], out_dir: Path, stem: str) -> Path:
     ax.bar(names, values, color=["tab:green" if v >= 0 else "tab:red" for v in values])
     ax.axhline(0, color="black", lw=0.8)
     ax.set_title("In-sample Sharpe by regime")
-    path = out_dir / f"{stem}_regimes.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out_dir / f"{stem}_regimes.png")
 
 
 def phase1_heatmap(table: pd.DataFrame, x: str, y: str, score: str, out_dir: Path) -> Path:
@@ -60,8 +54,4 @@ def phase1_heatmap(table: pd.DataFrame, x: str, y: str, score: str, out_dir: Pat
     ax.set_ylabel(y)
     ax.set_title(f"Phase 1: best {score} per cell")
     fig.colorbar(im)
-    path = out_dir / f"phase1_heatmap_{x}_{y}.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out_dir / f"phase1_heatmap_{x}_{y}.png")
