@@ -95,7 +95,25 @@ def load_search_space(path: str | Path) -> SearchSpace:
         rng = build(Range, value, file=file, where=f"refine.{name}")
         _check_range(spec, rng, file, name)
         refine[name] = rng
+    _check_start_inside(grid, refine, file)
     return SearchSpace(grid=grid, refine=refine, path=file)
+
+
+def _check_start_inside(grid: dict, refine: dict[str, Range], file: str) -> None:
+    """The refinement starts from the best grid cell, so each refined parameter's grid values
+    (or, when it is not in the grid, its default) must lie inside its range."""
+    for name, rng in refine.items():
+        values = grid.get(name, (PARAMS[name].default,))
+        outside = [v for v in values if (v not in rng.choices if rng.choices
+                                         else not rng.low <= v <= rng.high)]
+        if not outside:
+            continue
+        span = (f"choices {list(rng.choices)}" if rng.choices
+                else f"range [{rng.low:g}, {rng.high:g}]")
+        origin = (f"grid.{name} has {', '.join(map(str, outside))}" if name in grid
+                  else f"{name} is not in the grid, so it starts at its default {outside[0]}")
+        raise ConfigError(f"{file}: refine.{name}: {origin}, outside the {span}. The refinement "
+                          "starts from the best grid cell: widen the range or change the grid.")
 
 
 def _spec(name: str, file: str, section: str):

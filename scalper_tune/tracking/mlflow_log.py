@@ -24,6 +24,7 @@ from scalper_tune import __version__
 
 PARENT_TAG = "mlflow.parentRunId"
 NAME_TAG = "mlflow.runName"
+ROOT_TAG = "root_run_id"  # on every run below a parent: finds an interrupted phase's leftovers
 
 
 def tracking_uri(configured: str | None, mlruns_dir: str) -> str:
@@ -89,7 +90,8 @@ class Tracker:
               metrics: Mapping[str, object] | None = None, tags: Mapping[str, str] | None = None,
               parent: str | None = None) -> str:
         """Create a finished child run with its params and metrics in one batch."""
-        run_tags = {PARENT_TAG: parent or self.parent, NAME_TAG: name, **(tags or {})}
+        run_tags = {PARENT_TAG: parent or self.parent, NAME_TAG: name, ROOT_TAG: self.parent,
+                    **(tags or {})}
         run = self.client.create_run(self.experiment_id, run_name=name, tags=run_tags)
         run_id = run.info.run_id
         self.client.log_batch(run_id, metrics=_metrics(metrics or {}),
@@ -98,7 +100,8 @@ class Tracker:
         return run_id
 
     def open_child(self, name: str, tags: Mapping[str, str] | None = None) -> str:
-        run_tags = {PARENT_TAG: self.parent, NAME_TAG: name, **(tags or {})}
+        run_tags = {PARENT_TAG: self.parent, NAME_TAG: name, ROOT_TAG: self.parent,
+                    **(tags or {})}
         return self.client.create_run(self.experiment_id, run_name=name, tags=run_tags).info.run_id
 
     def log(self, run_id: str, params: Mapping[str, object] | None = None,
@@ -109,6 +112,16 @@ class Tracker:
     def artifacts(self, run_id: str, paths: Iterable[Path], folder: str | None = None) -> None:
         for path in paths:
             self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def delete_leftovers(self, phase: str) -> int:
+        """Delete the runs an interrupted attempt logged for `phase` under this parent (a
+        resumed run logs the phase again, whole); returns how many."""
+        runs = self.client.search_runs(
+            [self.experiment_id], max_results=10_000,
+            filter_string=f"tags.{ROOT_TAG} = '{self.parent}' and tags.phase = '{phase}'")
+        for run in runs:
+            self.client.delete_run(run.info.run_id)
+        return len(runs)
 
     def finish(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)

@@ -62,9 +62,11 @@ class PipelineTracker:
         return cls(folder, tracker, state)
 
     def _once(self, phase: str) -> bool:
-        """True the first time a phase is logged for this run folder."""
+        """True when `phase` still has to be logged for this run folder; then the runs of an
+        attempt interrupted while logging it are deleted first, so MLflow has no duplicates."""
         if phase in self.state.get("logged", []):
             return False
+        self.t.delete_leftovers(phase)
         return True
 
     def _done(self, phase: str) -> None:

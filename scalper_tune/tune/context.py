@@ -18,6 +18,7 @@ class Context:
     verbose: bool
     regime_report: object = None
     gate_edges: list | None = None
+    run_key: str = ""  # hash of the data and the whole experiment: part of every stored work key
 
     @property
     def exp(self):

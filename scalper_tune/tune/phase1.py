@@ -6,10 +6,7 @@ one Numba call per fold, and writes its per-combination table atomically, keyed 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-import os
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -18,11 +15,11 @@ import numpy as np
 import pandas as pd
 from ray import tune
 
-from scalper_tune import __version__
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.engine import prefilter
 from scalper_tune.robustness.score import consistency
+from scalper_tune.tune.keys import atomic_parquet
 
 GRID_KEYS_ORDER = ("z_window", "entry_z", "vol_z_min", "imbalance_min", "ou_exit_frac",
                    "stop_loss", "side")
@@ -37,18 +34,6 @@ def enumerate_grid(grid: Mapping[str, Sequence]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table.insert(0, "combo_id", np.arange(len(table), dtype=np.int64))
     return table
-
-
-def work_key(*parts: object) -> str:
-    """sha256 of the JSON of `parts` and the package version (16 hex digits)."""
-    text = json.dumps([__version__, *parts], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def atomic_parquet(table: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def evaluate_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, costs: CostModel,

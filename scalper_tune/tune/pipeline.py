@@ -11,14 +11,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pandas as pd
 import yaml
 from ray import tune
 from ray.tune import TuneConfig
-from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import ConcurrencyLimiter
-from ray.tune.search.optuna import OptunaSearch
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.pipeline_spec import REGIMES
@@ -33,11 +30,13 @@ from scalper_tune.robustness.score import consistency
 from scalper_tune.robustness.segments import make_segments, slice_market
 from scalper_tune.regime.ml_edge import gate_mask
 from scalper_tune.regime.walkforward import walk_forward_regimes
-from scalper_tune.tune.phase1 import enumerate_grid, phase1_trainable, work_key
-from scalper_tune.tune.refine import fold_order, refine_trainable, refine_windows, tune_space
+from scalper_tune.tune.keys import work_key
+from scalper_tune.tune.phase1 import enumerate_grid, phase1_trainable
+from scalper_tune.tune.refine import (ResumableASHA, export_study, fold_order, make_searcher,
+                                      refine_trainable, refine_windows, tune_space)
 from scalper_tune.tune.context import PARAM_NAMES, Context, _plain
 from scalper_tune.tune.robust_phases import _phase2, _phase3
-from scalper_tune.tune.run_folder import RunFolder
+from scalper_tune.tune.run_folder import RunFolder, result_settings
 from scalper_tune.tune.tuner import init_ray, run_phase
 
 
@@ -63,7 +62,7 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
                    address: str | None = None, verbose: bool = False) -> Path:
     """Run (or resume) every phase; returns the run folder."""
     exp = loaded.experiment
-    folder = RunFolder.open(exp, loaded.path, resume)
+    folder = RunFolder.open(loaded, resume)
     print(f"run folder {folder.path}")
     if resume:
         folder.check_tables()
@@ -93,6 +92,8 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, address: str | None,
     folds = [prefilter.prepare(m, f, windows, exp.costs.spread_mult) for m, f in fold_data]
     timings["data_wall_s"] = time.perf_counter() - started
     data_hash = market.content_hash()
+    folder.check_data(data_hash)
+    ctx.run_key = work_key(data_hash, result_settings(loaded))
     tracker = folder.tracker(exp, data_hash)
     tracker.regimes(ctx.regime_report, exp.regime, ctx.gate_edges)
     print(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,} "
@@ -191,8 +192,8 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     results = run_phase(
         "phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
         ctx.folder.path / "tune",
-        TuneConfig(metric="best_score", mode="max", reuse_actors=True,
-                   max_concurrent_trials=exp.ray.max_concurrent),
+        lambda: TuneConfig(metric="best_score", mode="max", reuse_actors=True,
+                           max_concurrent_trials=exp.ray.max_concurrent),
         exp.ray.cpus_per_trial, exp.ray.max_failures, n_chunks, "best_score", ctx.verbose,
         label="consistency")
     timings["phase1_tune_wall_s"] = time.perf_counter() - tune_started
@@ -238,24 +239,28 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     fixed = {k: _plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
     start_point = {k: _plain(best_row[k]) for k in space.refine}
     param_space = dict(fixed, **tune_space(space.refine, windows))
-    storage = optuna.storages.RDBStorage(f"sqlite:///{ctx.folder.path / 'optuna.db'}")
-    search = ConcurrencyLimiter(OptunaSearch(metric="score", mode="max", seed=exp.seed,
-                                             points_to_evaluate=[start_point],
-                                             study_name="refine", storage=storage),
-                                max_concurrent=1)
     order = fold_order(len(folds), exp.seed)
-    scheduler = ASHAScheduler(time_attr="folds_done", max_t=len(folds),
-                              grace_period=min(exp.refine.grace_folds, len(folds)),
-                              reduction_factor=exp.refine.reduction_factor)
+    out_dir = ctx.folder.path / "refine_trials"
+    out_dir.mkdir(exist_ok=True)
+
+    def make_config() -> TuneConfig:
+        return TuneConfig(
+            metric="score", mode="max",
+            # one trial at a time: TPE's next suggestion depends on every finished trial
+            search_alg=ConcurrencyLimiter(make_searcher(exp.seed, start_point), max_concurrent=1),
+            scheduler=ResumableASHA(time_attr="folds_done", max_t=len(folds),
+                                    grace_period=min(exp.refine.grace_folds, len(folds)),
+                                    reduction_factor=exp.refine.reduction_factor),
+            num_samples=exp.refine.trials, reuse_actors=True)
+
     trainable = tune.with_parameters(refine_trainable, folds=folds, order=order, costs=exp.costs,
                                      account=exp.account, threads=exp.ray.cpus_per_trial,
-                                     min_trades=exp.filters.min_trades)
-    results = run_phase("refine", trainable, param_space, ctx.folder.path / "tune",
-                        TuneConfig(metric="score", mode="max", search_alg=search,
-                                   scheduler=scheduler, num_samples=exp.refine.trials,
-                                   reuse_actors=True),
+                                     min_trades=exp.filters.min_trades, out_dir=str(out_dir),
+                                     key=ctx.run_key)
+    results = run_phase("refine", trainable, param_space, ctx.folder.path / "tune", make_config,
                         exp.ray.cpus_per_trial, exp.ray.max_failures, exp.refine.trials, "score",
                         ctx.verbose)
+    export_study(ctx.folder.path / "tune" / "refine", ctx.folder.path / "optuna.db")
     frame = results.get_dataframe()
     cols = {c: c.split("/", 1)[1] for c in frame.columns if c.startswith("config/")}
     table = frame.rename(columns=cols)
@@ -273,6 +278,7 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     ctx.folder.write_table(table.reset_index(drop=True), "refine.parquet")
     timings["refine_wall_s"] = time.perf_counter() - started
     timings["refine_kernel_s"] = float(frame["time_total_s"].sum())
+    timings["refine_folds_reused"] = float(frame["reused_folds"].sum())
     timings["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
     print(f"refine: {len(table)} trials, {int((table['folds_done'] == len(folds)).sum())} ran every "
           f"fold, best {table['score'].iloc[0]:.3f} ({timings['refine_wall_s']:.1f} s)")

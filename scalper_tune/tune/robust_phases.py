@@ -22,7 +22,7 @@ from scalper_tune.robustness.regimes import market_labels
 from scalper_tune.robustness.score import plateau_scores
 from scalper_tune.robustness.stress import run_stress
 from scalper_tune.tune.context import PARAM_NAMES, Context, _plain
-from scalper_tune.tune.phase1 import work_key
+from scalper_tune.tune.keys import atomic_json, work_key
 from scalper_tune.tune.tuner import run_phase
 
 
@@ -67,7 +67,7 @@ def _phase2(ctx: Context, market, features, labels, segments, phase1, refine, ti
     payload = dict(market=market, features=features, labels=labels, segments=segments,
                    costs=exp.costs, account=exp.account, n_trials=n_trials, sr_variance=sr_var,
                    spec=exp.robustness, filters=exp.filters,
-                   out_dir=str(ctx.folder.path / "phase2_results"))
+                   out_dir=str(ctx.folder.path / "phase2_results"), key=ctx.run_key)
     (ctx.folder.path / "phase2_results").mkdir(exist_ok=True)
     jobs = [dict(c, plateau=p, index=i) for i, (c, p) in enumerate(zip(candidates, plateaus))]
     results, kernel_s = _run_jobs(ctx, "phase2", _phase2_trainable, payload, jobs)
@@ -85,7 +85,7 @@ def _phase2(ctx: Context, market, features, labels, segments, phase1, refine, ti
 
 def _phase2_trainable(config, market=None, features=None, labels=None, segments=None, costs=None,
                       account=1000.0, n_trials=1, sr_variance=0.0, spec=None, filters=None,
-                      out_dir=""):
+                      out_dir="", key=""):
     job = config["job"]
 
     def compute() -> dict:
@@ -94,7 +94,7 @@ def _phase2_trainable(config, market=None, features=None, labels=None, segments=
                                   job["consistency"], job["plateau"], n_trials, sr_variance,
                                   spec, filters)
 
-    result = _job_result(Path(out_dir), "phase2", job, compute)
+    result = _job_result(Path(out_dir), "phase2", job, key, compute)
     tune.report({"robustness": float(result["robustness"])})
 
 
@@ -115,7 +115,7 @@ def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict)
                    spec=exp.stress, crash_spec=crash_spec, feature_spec=exp.features,
                    cache_dir=exp.output.feature_cache,
                    block=[REGIMES.index(b) for b in exp.regime.block] if exp.regime.filter else [],
-                   out_dir=str(ctx.folder.path / "phase3_results"))
+                   out_dir=str(ctx.folder.path / "phase3_results"), key=ctx.run_key)
     (ctx.folder.path / "phase3_results").mkdir(exist_ok=True)
     results, kernel_s = _run_jobs(ctx, "phase3", _phase3_trainable, payload, jobs)
     timings["phase3_kernel_s"] = kernel_s
@@ -135,7 +135,8 @@ def _phase3(ctx: Context, market, features, phase2: pd.DataFrame, timings: dict)
 
 
 def _phase3_trainable(config, market=None, features=None, costs=None, account=1000.0, spec=None,
-                      crash_spec=None, feature_spec=None, cache_dir=None, out_dir="", block=()):
+                      crash_spec=None, feature_spec=None, cache_dir=None, out_dir="", block=(),
+                      key=""):
     job = config["job"]
 
     def compute() -> dict:
@@ -155,7 +156,7 @@ def _phase3_trainable(config, market=None, features=None, costs=None, account=10
         return {"rows": run_stress(market, features, params, costs, account, spec,
                                    crash if crash_spec is not None else None)}
 
-    result = _job_result(Path(out_dir), "phase3", job, compute)
+    result = _job_result(Path(out_dir), "phase3", job, key, compute)
     tune.report({"passed": float(all(r["passed"] for r in result["rows"]))})
 
 
@@ -167,30 +168,26 @@ def _run_jobs(ctx: Context, name: str, trainable, payload: dict,
     metric = "robustness" if name == "phase2" else "passed"
     grid = run_phase(name, tune.with_parameters(trainable, **payload),
               {"job": tune.grid_search(jobs)}, ctx.folder.path / "tune",
-              TuneConfig(metric=metric, mode="max", reuse_actors=True,
-                         max_concurrent_trials=exp.ray.max_concurrent),
+              lambda: TuneConfig(metric=metric, mode="max", reuse_actors=True,
+                                 max_concurrent_trials=exp.ray.max_concurrent),
               exp.ray.cpus_per_trial, exp.ray.max_failures, len(jobs), metric, ctx.verbose)
     out_dir = Path(payload["out_dir"])
-    results = [json.loads(_job_path(out_dir, name, j).read_text()) for j in jobs]
+    results = [json.loads(_job_path(out_dir, name, j, payload["key"]).read_text()) for j in jobs]
     return results, float(grid.get_dataframe()["time_total_s"].sum())
 
 
-def _job_path(out_dir: Path, phase: str, job: dict) -> Path:
-    """Where a Phase 2/3 trial stores its result, keyed by a hash of the job."""
-    return out_dir / f"{phase}_{job['index']:04d}_{work_key(job)}.json"
+def _job_path(out_dir: Path, phase: str, job: dict, run_key: str) -> Path:
+    """Where a Phase 2/3 trial stores its result, keyed by a hash of the job, the run's data
+    and experiment (`run_key`) and the code version."""
+    return out_dir / f"{phase}_{job['index']:04d}_{work_key(run_key, job)}.json"
 
 
-def _job_result(out_dir: Path, phase: str, job: dict, compute) -> dict:
+def _job_result(out_dir: Path, phase: str, job: dict, run_key: str, compute) -> dict:
     """The job's stored result, or `compute()` stored atomically (a re-run trial reuses it)."""
-    path = _job_path(out_dir, phase, job)
+    path = _job_path(out_dir, phase, job, run_key)
     if path.is_file():
         return json.loads(path.read_text())
     result = compute()
-    _atomic_json(result, path)
+    atomic_json(result, path)
     return result
 
-
-def _atomic_json(data: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, default=float))
-    tmp.replace(path)

@@ -3,6 +3,7 @@ experiment copy, `state.json` (MLflow run ids, which phases were logged), and th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -13,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from scalper_tune.config.experiment import Experiment
-from scalper_tune.errors import ConfigError, UsageError
+from scalper_tune.config.experiment import Experiment, LoadedExperiment
+from scalper_tune.errors import ConfigError, DataError, UsageError
 from scalper_tune.tracking.pipeline_log import PipelineTracker
+from scalper_tune.tune.keys import atomic_parquet, atomic_text
 
 
 @dataclass
@@ -23,8 +25,10 @@ class RunFolder:
     path: Path
 
     @classmethod
-    def open(cls, exp: Experiment, exp_path: Path, resume: str | bool | None) -> "RunFolder":
-        """A new run folder, or (resume) the named or latest one of this experiment."""
+    def open(cls, loaded: LoadedExperiment, resume: str | bool | None) -> "RunFolder":
+        """A new run folder, or (resume) the named or latest one of this experiment; a resumed
+        folder must have been started with the same experiment and search space."""
+        exp = loaded.experiment
         base = Path(exp.output.runs_dir) / exp.name
         if resume:
             if isinstance(resume, str):
@@ -38,8 +42,10 @@ class RunFolder:
                 path = runs[-1]
             if not (path / "state.json").is_file():
                 raise UsageError(f"--resume {path}: not a run folder (no state.json).")
+            folder = cls(path.resolve())
+            folder._check_same_experiment(loaded)
             print(f"resuming {path}")
-            return cls(path.resolve())
+            return folder
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         path = base / run_id
         try:
@@ -47,10 +53,35 @@ class RunFolder:
         except OSError as exc:
             raise UsageError(f"output.runs_dir {exp.output.runs_dir}: cannot create {path} "
                              f"({exc.strerror}). Choose a writable folder.") from None
-        shutil.copyfile(exp_path, path / "experiment.yaml")
+        shutil.copyfile(loaded.path, path / "experiment.yaml")
         folder = cls(path.resolve())
-        folder.save_state({"experiment": exp.name, "created": run_id, "logged": []})
+        folder.save_state({"experiment": exp.name, "created": run_id, "logged": [],
+                           "config": result_settings(loaded)})
         return folder
+
+    def _check_same_experiment(self, loaded: LoadedExperiment) -> None:
+        stored = self.state().get("config")
+        if stored is None:
+            return
+        now = result_settings(loaded)
+        changed = [k for k in sorted(set(stored) | set(now)) if stored.get(k) != now.get(k)]
+        if changed:
+            raise ConfigError(
+                f"--resume {self.path}: this run was started with a different experiment "
+                f"(changed: {', '.join(changed)}). Resume with the settings it was started with "
+                f"(a copy is {self.path / 'experiment.yaml'}), or start a new run without "
+                "--resume.")
+
+    def check_data(self, data_hash: str) -> None:
+        """Record the data's hash, or (resume) refuse data that changed since the run began."""
+        state = self.state()
+        if state.get("data_hash") is None:
+            state["data_hash"] = data_hash
+            self.save_state(state)
+        elif state["data_hash"] != data_hash:
+            raise DataError(f"--resume {self.path}: the market data changed since this run "
+                            f"started (content hash {state['data_hash']}, now {data_hash}). "
+                            "Restore the data it used, or start a new run without --resume.")
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()
@@ -62,14 +93,10 @@ class RunFolder:
         self.write_text(json.dumps(state, indent=2), "state.json")
 
     def write_text(self, text: str, name: str) -> None:
-        tmp = self.path / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, self.path / name)
+        atomic_text(text, self.path / name)
 
     def write_table(self, table: pd.DataFrame, name: str) -> None:
-        tmp = self.path / f".{name}.tmp"
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, self.path / name)
+        atomic_parquet(table, self.path / name)
 
     def read_table(self, name: str) -> pd.DataFrame:
         path = self.path / name
@@ -88,3 +115,18 @@ class RunFolder:
 
     def tracker(self, exp: Experiment, data_hash: str) -> PipelineTracker:
         return PipelineTracker.for_run(self, exp, data_hash)
+
+
+# settings that may change between a run and its resume: where and how wide it runs
+RESUMABLE_CHANGES = ("ray", "description")
+
+
+def result_settings(loaded: LoadedExperiment) -> dict:
+    """What determines a run's results, per top-level key, as plain JSON values: the experiment
+    (paths resolved) and its search space's grid and ranges."""
+    exp = dataclasses.asdict(loaded.experiment)
+    out = {k: v for k, v in exp.items() if k not in RESUMABLE_CHANGES}
+    out["search_space"] = {"grid": loaded.space.grid,
+                           "refine": {k: dataclasses.asdict(r) for k, r in
+                                      loaded.space.refine.items()}}
+    return json.loads(json.dumps(out, sort_keys=True, default=str))

@@ -1,8 +1,9 @@
-"""Running one phase as a Ray Tune experiment: Tuner set-up, restore, and a one-line progress
-report per phase instead of Tune's table."""
+"""Running one phase as a Ray Tune experiment: Tuner set-up, restore after a driver failure, and a
+one-line progress report per phase instead of Tune's table."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -15,9 +16,14 @@ from ray.tune import Callback, FailureConfig, RunConfig, TuneConfig, Tuner
 
 from scalper_tune.errors import ScalperTuneError
 
+# Tune snapshots the experiment (trials + searcher state) at most this often (seconds); the
+# default (at least 10 s) would lose every trial of a short phase to a driver kill.
+CHECKPOINT_PERIOD_S = "2"
+
 
 class ProgressLine(Callback):
-    """Prints `phase: done/total trials, best so far, ETA` as trials finish."""
+    """Prints `phase: done/total trials, best so far, ETA` as trials finish. Its count survives
+    Tuner.restore (get_state/set_state)."""
 
     def __init__(self, phase: str, total: int, metric: str, label: str | None = None):
         self.phase, self.total, self.metric = phase, total, metric
@@ -25,6 +31,15 @@ class ProgressLine(Callback):
         self.done = 0
         self.best = float("-inf")
         self.started = time.perf_counter()
+
+    def setup(self, **info):
+        self.started = time.perf_counter()
+
+    def get_state(self) -> dict:
+        return {"done": self.done, "best": self.best}
+
+    def set_state(self, state: dict) -> None:
+        self.done, self.best = int(state["done"]), float(state["best"])
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
@@ -39,47 +54,77 @@ class ProgressLine(Callback):
 
 
 def init_ray(address: str | None, verbose: bool) -> None:
-    """Connect to `address` (an existing cluster) or start a local Ray once per process."""
+    """Connect to `address` (or $RAY_ADDRESS: an existing cluster), else start a private local
+    Ray, once per process. A new local instance is always started, never the leftovers of a
+    killed earlier run, which a plain `ray.init()` would join."""
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", CHECKPOINT_PERIOD_S)
     if not verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no per-phase tables; ProgressLine instead
         os.environ.setdefault("RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # Tuner.restore lists the trials that had not run yet as "failed to fetch metrics"
+        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if ray.is_initialized():
         return
     kwargs = dict(include_dashboard=False, log_to_driver=verbose, configure_logging=verbose)
+    address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, **kwargs)
     else:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private, local-only instance
-        ray.init(**kwargs)
+        ray.init(address="local", **kwargs)
 
 
 def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
-              tune_config: TuneConfig, cpus_per_trial: int, max_failures: int, total: int,
-              metric: str, verbose: bool, label: str | None = None):
-    """Fit (or, when an unfinished experiment of this name exists under `storage`, restore and
-    continue) one phase; returns the ResultGrid."""
+              make_config: Callable[[], TuneConfig], cpus_per_trial: int, max_failures: int,
+              total: int, metric: str, verbose: bool, label: str | None = None):
+    """Fit one phase, or (when an unfinished Tune experiment of this name exists under `storage`)
+    restore it with `Tuner.restore` and continue; returns the ResultGrid.
+
+    If the stored experiment cannot be restored (a snapshot torn by the kill), it is moved aside
+    and the phase starts again: trials reuse their stored work, so the result is the same.
+    `make_config` builds a fresh TuneConfig (with a fresh searcher) for a new start."""
     wrapped = tune.with_resources(trainable, {"cpu": cpus_per_trial})
     path = storage / name
-    progress = ProgressLine(name, total, metric, label=label)
     if Tuner.can_restore(str(path)):
         print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
-        tuner = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
-                              restart_errored=True)
-    else:
-        tuner = Tuner(wrapped, param_space=param_space, tune_config=tune_config,
-                      run_config=RunConfig(name=name, storage_path=str(storage),
-                                           failure_config=FailureConfig(max_failures=max_failures),
-                                           callbacks=[progress], verbose=2 if verbose else 0))
-    grid = tuner.fit()
-    finished = grid.num_terminated
+        try:
+            tuner = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
+                                  restart_errored=True)
+            return _checked(tuner.fit(), name, total, max_failures)
+        except (KeyboardInterrupt, ScalperTuneError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any damage in Tune's snapshot
+            aside = _move_aside(path)
+            print(f"  {name}: cannot restore ({type(exc).__name__}: {exc}); kept as {aside.name}"
+                  ", starting the phase again (finished trial work is reused)", flush=True)
+    elif path.exists():
+        _move_aside(path)  # killed before Tune's first snapshot: nothing to restore
+    progress = ProgressLine(name, total, metric, label=label)
+    tuner = Tuner(wrapped, param_space=param_space, tune_config=make_config(),
+                  run_config=RunConfig(name=name, storage_path=str(storage),
+                                       failure_config=FailureConfig(max_failures=max_failures),
+                                       callbacks=[progress], verbose=2 if verbose else 0))
+    return _checked(tuner.fit(), name, total, max_failures)
+
+
+def _checked(grid, name: str, total: int, max_failures: int):
     if grid.num_errors:
         raise ScalperTuneError(f"{name}: {grid.num_errors} trial(s) failed after {max_failures} "
                                f"retries (first error: {grid.errors[0]!r}). Fix the cause, then "
                                "continue with --resume.")
-    if finished < total:
+    if grid.num_terminated < total:
         # Tune stops gracefully on Ctrl-C and returns what it has: never use a partial phase
         raise KeyboardInterrupt
     return grid
+
+
+def _move_aside(path: Path) -> Path:
+    for n in range(1, 1000):
+        aside = path.with_name(f"{path.name}.unrestorable-{n}")
+        if not aside.exists():
+            path.rename(aside)
+            return aside
+    raise ScalperTuneError(f"{path}: too many unrestorable copies beside it; delete them.")
