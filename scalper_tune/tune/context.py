@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, field
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
@@ -19,6 +21,8 @@ class Context:
     regime_report: object = None
     gate_edges: list | None = None
     run_key: str = ""  # hash of the data and the whole experiment: part of every stored work key
+    # this driver invocation (trials report it: a resume tells its own work from restored trials)
+    attempt: str = field(default_factory=lambda: f"{os.getpid()}-{time.time_ns()}")
 
     @property
     def exp(self):

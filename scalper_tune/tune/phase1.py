@@ -58,8 +58,10 @@ def evaluate_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, 
 
 
 def phase1_trainable(config: dict, folds=None, combos=None, costs=None, account=1000.0,
-                     threads=1, chunk_size=1024, out_dir="", key="", min_trades=30) -> None:
-    """One chunk of the grid (a Tune trial)."""
+                     threads=1, chunk_size=1024, out_dir="", key="", min_trades=30,
+                     attempt="") -> None:
+    """One chunk of the grid (a Tune trial). `attempt` names the driver invocation, so a resumed
+    run can tell its own work from the trials Tune restored."""
     from scalper_tune.kernels.threads import set_threads
 
     set_threads(threads)
@@ -78,4 +80,4 @@ def phase1_trainable(config: dict, folds=None, combos=None, costs=None, account=
     best = table["consistency"].max()
     tune.report({"chunk": chunk, "best_score": float(best) if np.isfinite(best) else -1e9,
                  "kernel_s": kernel_s, "bar_evals": 0 if reused else bars * len(rows),
-                 "reused": reused})
+                 "reused": reused, "attempt": attempt})

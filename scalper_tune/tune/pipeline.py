@@ -187,7 +187,7 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     trainable = tune.with_parameters(
         phase1_trainable, folds=folds, combos=combos, costs=exp.costs, account=exp.account,
         threads=exp.ray.cpus_per_trial, chunk_size=size, out_dir=str(chunk_dir), key=key,
-        min_trades=exp.filters.min_trades)
+        min_trades=exp.filters.min_trades, attempt=ctx.attempt)
     tune_started = time.perf_counter()
     results = run_phase(
         "phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
@@ -200,7 +200,11 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     frame = results.get_dataframe()
     timings["phase1_kernel_s"] = float(frame["kernel_s"].sum()) if "kernel_s" in frame else 0.0
     timings["phase1_bar_evals"] = float(frame["bar_evals"].sum()) if "bar_evals" in frame else 0.0
-    timings["phase1_chunks_reused"] = float(frame["reused"].sum()) if "reused" in frame else 0.0
+    now = (frame["attempt"] == ctx.attempt).to_numpy()
+    reused = frame["reused"].astype(bool).to_numpy()
+    timings["phase1_chunks_computed"] = float((now & ~reused).sum())
+    timings["phase1_chunks_reused"] = float((now & reused).sum())
+    timings["phase1_chunks_restored"] = float((~now).sum())
     parts = [pd.read_parquet(chunk_dir / f"chunk_{c:05d}_{key}.parquet") for c in range(n_chunks)]
     table = combos.merge(pd.concat(parts, ignore_index=True), on="combo_id")
     table = table.sort_values("combo_id").reset_index(drop=True)
@@ -221,8 +225,10 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     ctx.folder.write_table(table, "phase1.parquet")
     timings["phase1_wall_s"] = time.perf_counter() - started
     best = table.loc[table["confirmed"]].sort_values("engine_consistency", ascending=False)
-    print(f"phase1: {len(table):,} combinations in {n_chunks} chunks, {timings['phase1_wall_s']:.1f}"
-          f" s; best confirmed consistency {best['engine_consistency'].iloc[0]:.3f}")
+    print(f"phase1: {len(table):,} combinations in {n_chunks} chunks"
+          + _resumed_work(timings, "phase1", "chunks")
+          + f", {timings['phase1_wall_s']:.1f} s; best confirmed consistency "
+          f"{best['engine_consistency'].iloc[0]:.3f}")
     return table
 
 
@@ -256,7 +262,7 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     trainable = tune.with_parameters(refine_trainable, folds=folds, order=order, costs=exp.costs,
                                      account=exp.account, threads=exp.ray.cpus_per_trial,
                                      min_trades=exp.filters.min_trades, out_dir=str(out_dir),
-                                     key=ctx.run_key)
+                                     key=ctx.run_key, attempt=ctx.attempt)
     results = run_phase("refine", trainable, param_space, ctx.folder.path / "tune", make_config,
                         exp.ray.cpus_per_trial, exp.ray.max_failures, exp.refine.trials, "score",
                         ctx.verbose)
@@ -270,19 +276,36 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     for k in PARAM_NAMES:
         if k not in table:
             table[k] = fixed.get(k, PARAMS[k].default)
-    # Tune's trial ids are random; the experiment tag starts with the trial's creation index
-    tags = frame["experiment_tag"].astype(str) if "experiment_tag" in frame else None
-    table["trial_number"] = (tags.str.split("_").str[0].astype(int).to_numpy()
-                             if tags is not None else np.arange(len(table)))
+    # Tune's trial ids are random and its trial order changes on restore; the experiment tag
+    # starts with the trial's creation index (1-based)
+    number = {r.metrics["trial_id"]: int(str(r.metrics["experiment_tag"]).split("_")[0]) - 1
+              for r in results}
+    table["trial_number"] = frame["trial_id"].map(number).astype(int).to_numpy()
     table = table.sort_values(["score", "trial_number"], ascending=[False, True])
     ctx.folder.write_table(table.reset_index(drop=True), "refine.parquet")
     timings["refine_wall_s"] = time.perf_counter() - started
     timings["refine_kernel_s"] = float(frame["time_total_s"].sum())
-    timings["refine_folds_reused"] = float(frame["reused_folds"].sum())
+    now = (frame["attempt"] == ctx.attempt).to_numpy()
+    reused = frame["reused_folds"].to_numpy()
+    timings["refine_folds_computed"] = float((frame["folds_done"].to_numpy() - reused)[now].sum())
+    timings["refine_folds_reused"] = float(reused[now].sum())
+    timings["refine_folds_restored"] = float(frame["folds_done"].to_numpy()[~now].sum())
     timings["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
     print(f"refine: {len(table)} trials, {int((table['folds_done'] == len(folds)).sum())} ran every "
-          f"fold, best {table['score'].iloc[0]:.3f} ({timings['refine_wall_s']:.1f} s)")
+          f"fold" + _resumed_work(timings, "refine", "folds")
+          + f", best {table['score'].iloc[0]:.3f} ({timings['refine_wall_s']:.1f} s)")
     return table.reset_index(drop=True)
+
+
+def _resumed_work(timings: dict, phase: str, unit: str) -> str:
+    """' (resumed: 3 chunks restored by Tune, 2 reused from disk, 27 computed)', or '' when
+    this invocation computed everything."""
+    computed, reused, restored = (int(timings[f"{phase}_{unit}_{k}"])
+                                  for k in ("computed", "reused", "restored"))
+    if not (reused or restored):
+        return ""
+    return (f" (resumed: {restored} {unit} restored by Tune, {reused} reused from disk, "
+            f"{computed} computed)")
 
 
 def _best_config(ctx: Context, phase2: pd.DataFrame, phase3: pd.DataFrame, pbo: float) -> dict:

@@ -66,7 +66,7 @@ def fold_order(n_folds: int, seed: int) -> list[int]:
 
 
 def refine_trainable(config: dict, folds=None, order=None, costs=None, account=1000.0,
-                     threads=1, min_trades=30, out_dir="", key="") -> None:
+                     threads=1, min_trades=30, out_dir="", key="", attempt="") -> None:
     """Evaluate one configuration fold by fold, reporting the running consistency. Each report
     carries the score after every fold so far (`score_at_<k>`, for `ResumableASHA`) and how many
     folds came from stored work (`reused_folds`)."""
@@ -97,7 +97,7 @@ def refine_trainable(config: dict, folds=None, order=None, costs=None, account=1
             score = FAIL_SCORE
         history[f"score_at_{i + 1}"] = score
         tune.report({"score": score, "folds_done": i + 1, "trades": trades,
-                     "reused_folds": reused, **history,
+                     "reused_folds": reused, "attempt": attempt, **history,
                      **{f"sharpe_f{f}": s for f, s in zip(order, sharpes)}})
 
 

@@ -58,6 +58,9 @@ def init_ray(address: str | None, verbose: bool) -> None:
     Ray, once per process. A new local instance is always started, never the leftovers of a
     killed earlier run, which a plain `ray.init()` would join."""
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", CHECKPOINT_PERIOD_S)
+    # Ctrl-C raises KeyboardInterrupt at once. Tune's own handler would end the phase
+    # "gracefully" and report trials it never ran as terminated (Ray 2.60).
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
     if not verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no per-phase tables; ProgressLine instead
         os.environ.setdefault("RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")
@@ -90,16 +93,23 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
     path = storage / name
     if Tuner.can_restore(str(path)):
         print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
+        # a damaged snapshot is handled below: Tune's own traceback for it is not shown
+        quiet = logging.getLogger("ray.tune.execution.tune_controller")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
         try:
             tuner = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
                                   restart_errored=True)
-            return _checked(tuner.fit(), name, total, max_failures)
+            return _checked(tuner.fit(), name, total, metric, max_failures)
         except (KeyboardInterrupt, ScalperTuneError):
             raise
         except Exception as exc:  # noqa: BLE001 - any damage in Tune's snapshot
             aside = _move_aside(path)
-            print(f"  {name}: cannot restore ({type(exc).__name__}: {exc}); kept as {aside.name}"
-                  ", starting the phase again (finished trial work is reused)", flush=True)
+            print(f"  {name}: cannot restore Tune's snapshot ({type(exc).__name__}); kept as "
+                  f"{aside.name}, starting the phase again (stored trial work is reused)",
+                  flush=True)
+        finally:
+            quiet.setLevel(level)
     elif path.exists():
         _move_aside(path)  # killed before Tune's first snapshot: nothing to restore
     progress = ProgressLine(name, total, metric, label=label)
@@ -107,17 +117,19 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
                   run_config=RunConfig(name=name, storage_path=str(storage),
                                        failure_config=FailureConfig(max_failures=max_failures),
                                        callbacks=[progress], verbose=2 if verbose else 0))
-    return _checked(tuner.fit(), name, total, max_failures)
+    return _checked(tuner.fit(), name, total, metric, max_failures)
 
 
-def _checked(grid, name: str, total: int, max_failures: int):
+def _checked(grid, name: str, total: int, metric: str, max_failures: int):
+    """The ResultGrid of a finished phase: every trial reported, none failed."""
     if grid.num_errors:
         raise ScalperTuneError(f"{name}: {grid.num_errors} trial(s) failed after {max_failures} "
                                f"retries (first error: {grid.errors[0]!r}). Fix the cause, then "
                                "continue with --resume.")
-    if grid.num_terminated < total:
-        # Tune stops gracefully on Ctrl-C and returns what it has: never use a partial phase
-        raise KeyboardInterrupt
+    reported = sum(1 for r in grid if r.metrics and metric in r.metrics)
+    if reported < total:  # never use a partial phase
+        raise ScalperTuneError(f"{name}: Tune ended with {total - reported} of {total} trials "
+                               "unfinished. Continue with --resume.")
     return grid
 
 
