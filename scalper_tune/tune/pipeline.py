@@ -61,26 +61,29 @@ def _engine_fold_consistency(fold_data, params, ctx: Context) -> tuple[float, li
 def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None,
                    address: str | None = None, verbose: bool = False) -> Path:
     """Run (or resume) every phase; returns the run folder."""
-    exp = loaded.experiment
-    folder = RunFolder.open(loaded, resume)
-    print(f"run folder {folder.path}")
-    if resume:
+    started = time.perf_counter()
+    folder = None
+    if resume:  # a resume's problems are reported before any work
+        folder = RunFolder.open(loaded, resume)
         folder.check_tables()
+    market = load(loaded.experiment.data)  # bad data: refused before a run folder exists
+    data_hash = market.content_hash()
+    if folder is None:
+        folder = RunFolder.open(loaded, None)
+    folder.check_data(data_hash)
+    print(f"run folder {folder.path}")
     try:
-        return _run(loaded, folder, address, verbose)
+        return _run(loaded, folder, market, data_hash, started, address, verbose)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; finished work is kept. Continue with: python -m "
                           f"scalper_tune run {loaded.path} --resume {folder.path}") from None
 
 
-def _run(loaded: LoadedExperiment, folder: RunFolder, address: str | None,
-         verbose: bool) -> Path:
+def _run(loaded: LoadedExperiment, folder: RunFolder, market, data_hash: str, started: float,
+         address: str | None, verbose: bool) -> Path:
     exp = loaded.experiment
     ctx = Context(loaded, folder, verbose)
     timings: dict[str, float] = {}
-
-    started = time.perf_counter()
-    market = load(exp.data)
     space = loaded.space
     windows = refine_windows(space.refine.get("z_window"), space.grid.get("z_window", (40,)))
     spec = dataclasses.replace(exp.features,
@@ -91,8 +94,6 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, address: str | None,
     fold_data = [slice_market(market, features, a, b) for a, b in segments.folds]
     folds = [prefilter.prepare(m, f, windows, exp.costs.spread_mult) for m, f in fold_data]
     timings["data_wall_s"] = time.perf_counter() - started
-    data_hash = market.content_hash()
-    folder.check_data(data_hash)
     ctx.run_key = work_key(data_hash, result_settings(loaded))
     tracker = folder.tracker(exp, data_hash)
     tracker.regimes(ctx.regime_report, exp.regime, ctx.gate_edges)

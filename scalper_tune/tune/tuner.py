@@ -3,6 +3,7 @@ one-line progress report per phase instead of Tune's table."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 import ray
-from ray import tune
+from ray import cloudpickle, tune
+from ray.exceptions import NodeDiedError, RayActorError
 from ray.tune import Callback, FailureConfig, RunConfig, TuneConfig, Tuner
 
 from scalper_tune.errors import ScalperTuneError
@@ -41,6 +43,12 @@ class ProgressLine(Callback):
     def set_state(self, state: dict) -> None:
         self.done, self.best = int(state["done"]), float(state["best"])
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """A trial failed (its node or worker died) and Tune retries it."""
+        print(f"  {self.phase}: a trial failed ({_first_line(trial)}); Tune retries it "
+              f"(failure {trial.run_metadata.num_failures} of {trial.max_failures} allowed)",
+              flush=True)
+
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
         value = (trial.last_result or {}).get(self.metric)
@@ -51,6 +59,15 @@ class ProgressLine(Callback):
         best = f"{self.best:.3f}" if self.best > float("-inf") else "-"
         print(f"  {self.phase}: {self.done}/{self.total} trials, best {self.label} {best}, "
               f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s", file=sys.stdout, flush=True)
+
+
+def _first_line(trial) -> str:
+    path = trial.error_file
+    try:
+        lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+        return lines[-1][:200] if lines else "no message"
+    except (OSError, TypeError):
+        return "no message"
 
 
 def init_ray(address: str | None, verbose: bool) -> None:
@@ -69,6 +86,9 @@ def init_ray(address: str | None, verbose: bool) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         # Tuner.restore lists the trials that had not run yet as "failed to fetch metrics"
         logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+        # a failed trial's traceback (retried, or reported by run_phase) and a damaged
+        # snapshot's (handled by run_phase): one line each from ProgressLine/run_phase instead
+        logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
     if ray.is_initialized():
         return
     kwargs = dict(include_dashboard=False, log_to_driver=verbose, configure_logging=verbose)
@@ -91,16 +111,22 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
     `make_config` builds a fresh TuneConfig (with a fresh searcher) for a new start."""
     wrapped = tune.with_resources(trainable, {"cpu": cpus_per_trial})
     path = storage / name
-    if Tuner.can_restore(str(path)):
+    damage = None
+    if path.exists():
+        damage = (_snapshot_damage(path) if Tuner.can_restore(str(path))
+                  else "no readable experiment state")
+    if damage:
+        aside = _move_aside(path)
+        print(f"  {name}: cannot continue Tune's experiment ({damage}); kept as {aside.name}, "
+              "starting the phase again (stored trial work is reused)", flush=True)
+    elif path.exists():
         print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
-        # a damaged snapshot is handled below: Tune's own traceback for it is not shown
-        quiet = logging.getLogger("ray.tune.execution.tune_controller")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)
         try:
             tuner = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
                                   restart_errored=True)
-            return _checked(tuner.fit(), name, total, metric, max_failures)
+            grid = tuner.fit()
+            if not _lost_to_nodes(grid, name, path):
+                return _checked(grid, name, total, metric, max_failures)
         except (KeyboardInterrupt, ScalperTuneError):
             raise
         except Exception as exc:  # noqa: BLE001 - any damage in Tune's snapshot
@@ -108,16 +134,32 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
             print(f"  {name}: cannot restore Tune's snapshot ({type(exc).__name__}); kept as "
                   f"{aside.name}, starting the phase again (stored trial work is reused)",
                   flush=True)
-        finally:
-            quiet.setLevel(level)
-    elif path.exists():
-        _move_aside(path)  # killed before Tune's first snapshot: nothing to restore
-    progress = ProgressLine(name, total, metric, label=label)
-    tuner = Tuner(wrapped, param_space=param_space, tune_config=make_config(),
-                  run_config=RunConfig(name=name, storage_path=str(storage),
-                                       failure_config=FailureConfig(max_failures=max_failures),
-                                       callbacks=[progress], verbose=2 if verbose else 0))
-    return _checked(tuner.fit(), name, total, metric, max_failures)
+    for restart in range(max_failures + 1):
+        progress = ProgressLine(name, total, metric, label=label)
+        tuner = Tuner(wrapped, param_space=param_space, tune_config=make_config(),
+                      run_config=RunConfig(name=name, storage_path=str(storage),
+                                           failure_config=FailureConfig(max_failures=max_failures),
+                                           callbacks=[progress], verbose=2 if verbose else 0))
+        grid = tuner.fit()
+        if restart == max_failures or not _lost_to_nodes(grid, name, path):
+            break
+    return _checked(grid, name, total, metric, max_failures)
+
+
+def _lost_to_nodes(grid, name: str, path: Path) -> bool:
+    """True (and the experiment moved aside) when every failed trial of `grid` died with its
+    worker or node. Tune gives up on a trial whose reused actor sat on a dying node: a second
+    failure event for the same dead actor errors the requeued trial, whatever max_failures
+    allows (Ray 2.60). Started again, the phase repeats the same trials with their stored work,
+    so the result is the one an undisturbed run gives."""
+    lost = [e for e in grid.errors if isinstance(e, (RayActorError, NodeDiedError))]
+    if not lost or len(lost) < len(grid.errors):
+        return False
+    aside = _move_aside(path)
+    print(f"  {name}: {len(lost)} trial(s) lost with their node ({type(lost[0]).__name__}); "
+          f"kept as {aside.name}, starting the phase again (stored trial work is reused)",
+          flush=True)
+    return True
 
 
 def _checked(grid, name: str, total: int, metric: str, max_failures: int):
@@ -133,10 +175,27 @@ def _checked(grid, name: str, total: int, metric: str, max_failures: int):
     return grid
 
 
+def _snapshot_damage(path: Path) -> str | None:
+    """Why Tune's snapshot in `path` cannot be read (a file torn by a kill during Tune's copy),
+    or None. Tune itself would log the damage and silently start an empty experiment."""
+    for file in sorted(path.iterdir()):
+        if file.suffix not in (".json", ".pkl") or not file.is_file():
+            continue
+        try:
+            if file.suffix == ".json":
+                json.loads(file.read_text())
+            else:
+                with file.open("rb") as f:
+                    cloudpickle.load(f)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file
+            return f"{file.name}: {type(exc).__name__}"
+    return None
+
+
 def _move_aside(path: Path) -> Path:
     for n in range(1, 1000):
-        aside = path.with_name(f"{path.name}.unrestorable-{n}")
+        aside = path.with_name(f"{path.name}.interrupted-{n}")
         if not aside.exists():
             path.rename(aside)
             return aside
-    raise ScalperTuneError(f"{path}: too many unrestorable copies beside it; delete them.")
+    raise ScalperTuneError(f"{path}: too many interrupted copies beside it; delete them.")

@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import yaml
 from mlflow.tracking import MlflowClient
@@ -65,7 +66,11 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     assert (first / "regimes.npz").is_file()
     counts = Counter(r.data.tags.get("phase") for r in runs)
     refine_trials = [r for r in runs if r.info.run_name.startswith("refine-")]
-    assert len(refine_trials) == 6 == len(pd.read_parquet(first / "refine.parquet"))
+    refine = pd.read_parquet(first / "refine.parquet")
+    assert len(refine_trials) == 6 == len(refine)
+    # the Optuna study, written from Tune's final snapshot of the searcher
+    study = optuna.load_study(study_name="refine", storage=f"sqlite:///{first / 'optuna.db'}")
+    assert len(study.trials) == 6 and study.best_value == refine["score"].max()
     artifacts = [a.path for a in client.list_artifacts(by_name["phase1"].info.run_id)]
     assert "phase1.parquet" in artifacts
     local = client.download_artifacts(by_name["phase1"].info.run_id, "phase1.parquet",
