@@ -24,3 +24,23 @@ def test_numba_only_in_kernels():
             continue
         text = path.read_text()
         assert "import numba" not in text and "from numba" not in text, path
+
+
+def test_no_global_random_state():
+    """Every random draw comes from a seeded Generator (np.random.default_rng(seed)) or an
+    estimator's random_state=seed: never NumPy's or Python's global state."""
+    import ast
+
+    allowed = {"default_rng", "Generator", "SeedSequence", "PCG64"}
+    for path in (ROOT / "scalper_tune").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "random" and node.attr not in allowed:
+                raise AssertionError(f"{path}:{node.lineno}: np.random.{node.attr}")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert "random" not in names, f"{path}:{node.lineno}: the random module"
+            if isinstance(node, ast.keyword) and node.arg == "random_state":
+                assert not (isinstance(node.value, ast.Constant) and node.value.value is None), \
+                    f"{path}:{node.lineno}: random_state=None"

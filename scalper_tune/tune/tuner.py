@@ -181,12 +181,14 @@ def _snapshot_damage(path: Path) -> str | None:
     for file in sorted(path.iterdir()):
         if file.suffix not in (".json", ".pkl") or not file.is_file():
             continue
+        data = file.read_bytes()
         try:
-            if file.suffix == ".json":
-                json.loads(file.read_text())
-            else:
-                with file.open("rb") as f:
-                    cloudpickle.load(f)
+            json.loads(data)
+            continue
+        except ValueError:
+            pass
+        try:  # some of Tune's ".json" state files are pickles
+            cloudpickle.loads(data)
         except Exception as exc:  # noqa: BLE001 - any unreadable file
             return f"{file.name}: {type(exc).__name__}"
     return None

@@ -72,16 +72,15 @@ def test_restored_trials_rebuild_the_rungs_and_later_decisions():
     assert [_run(plain, t, s) for t, s in zip(fresh, scores[8:])] != expected[8:]
 
 
-def _trainable(config):
-    tune.report({"value": config["x"] * 2})
-
-
 @pytest.mark.parametrize("torn", ["experiment_state-*.json", "callback-states-*.pkl"])
 def test_a_torn_snapshot_starts_the_phase_again(tmp_path, ray_session, capsys, torn):
     init_ray(None, verbose=False)
 
+    def trainable(config):  # nested: pickled by value, whatever the workers' folder
+        tune.report({"value": config["x"] * 2})
+
     def phase():
-        return run_phase("toy", _trainable, {"x": tune.grid_search([1, 2, 3])}, tmp_path,
+        return run_phase("toy", trainable, {"x": tune.grid_search([1, 2, 3])}, tmp_path,
                          lambda: TuneConfig(metric="value", mode="max"), 1, 0, 3, "value",
                          verbose=False)
 
