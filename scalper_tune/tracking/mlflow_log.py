@@ -9,6 +9,7 @@ old file store by default), artifacts under `mlruns/artifacts/`.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -21,6 +22,9 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from scalper_tune import __version__
+
+# "Creating initial MLflow database tables..." on every new store: not news for the user
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 PARENT_TAG = "mlflow.parentRunId"
 NAME_TAG = "mlflow.runName"
