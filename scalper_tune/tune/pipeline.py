@@ -201,11 +201,8 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
     frame = results.get_dataframe()
     timings["phase1_kernel_s"] = float(frame["kernel_s"].sum()) if "kernel_s" in frame else 0.0
     timings["phase1_bar_evals"] = float(frame["bar_evals"].sum()) if "bar_evals" in frame else 0.0
-    now = (frame["attempt"] == ctx.attempt).to_numpy()
-    reused = frame["reused"].astype(bool).to_numpy()
-    timings["phase1_chunks_computed"] = float((now & ~reused).sum())
-    timings["phase1_chunks_reused"] = float((now & reused).sum())
-    timings["phase1_chunks_restored"] = float((~now).sum())
+    _count_work(timings, "phase1", "chunks", frame, ctx.attempt, np.ones(len(frame)),
+                frame["reused"].astype(float))
     parts = [pd.read_parquet(chunk_dir / f"chunk_{c:05d}_{key}.parquet") for c in range(n_chunks)]
     table = combos.merge(pd.concat(parts, ignore_index=True), on="combo_id")
     table = table.sort_values("combo_id").reset_index(drop=True)
@@ -286,16 +283,24 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
     ctx.folder.write_table(table.reset_index(drop=True), "refine.parquet")
     timings["refine_wall_s"] = time.perf_counter() - started
     timings["refine_kernel_s"] = float(frame["time_total_s"].sum())
-    now = (frame["attempt"] == ctx.attempt).to_numpy()
-    reused = frame["reused_folds"].to_numpy()
-    timings["refine_folds_computed"] = float((frame["folds_done"].to_numpy() - reused)[now].sum())
-    timings["refine_folds_reused"] = float(reused[now].sum())
-    timings["refine_folds_restored"] = float(frame["folds_done"].to_numpy()[~now].sum())
+    _count_work(timings, "refine", "folds", frame, ctx.attempt, frame["folds_done"],
+                frame["reused_folds"])
     timings["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
     print(f"refine: {len(table)} trials, {int((table['folds_done'] == len(folds)).sum())} ran every "
           f"fold" + _resumed_work(timings, "refine", "folds")
           + f", best {table['score'].iloc[0]:.3f} ({timings['refine_wall_s']:.1f} s)")
     return table.reset_index(drop=True)
+
+
+def _count_work(timings: dict, phase: str, unit: str, frame: pd.DataFrame, attempt: str,
+                done, reused) -> None:
+    """Split a phase's work units (`done` per trial, `reused` of them read from stored work)
+    into computed and reused by this invocation and restored by Tune from an earlier one."""
+    now = (frame["attempt"] == attempt).to_numpy()
+    done, reused = np.asarray(done, dtype=float), np.asarray(reused, dtype=float)
+    timings[f"{phase}_{unit}_computed"] = float((done - reused)[now].sum())
+    timings[f"{phase}_{unit}_reused"] = float(reused[now].sum())
+    timings[f"{phase}_{unit}_restored"] = float(done[~now].sum())
 
 
 def _resumed_work(timings: dict, phase: str, unit: str) -> str:

@@ -106,34 +106,31 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
     """Fit one phase, or (when an unfinished Tune experiment of this name exists under `storage`)
     restore it with `Tuner.restore` and continue; returns the ResultGrid.
 
-    If the stored experiment cannot be restored (a snapshot torn by the kill), it is moved aside
-    and the phase starts again: trials reuse their stored work, so the result is the same.
-    `make_config` builds a fresh TuneConfig (with a fresh searcher) for a new start."""
+    When Tune cannot continue (its snapshot torn by a kill, or trials it gave up on because their
+    node died), the experiment is moved aside and the phase starts again: trials reuse their
+    stored work, so the result is the same. `make_config` builds a fresh TuneConfig (with a
+    fresh searcher) for each start."""
     wrapped = tune.with_resources(trainable, {"cpu": cpus_per_trial})
     path = storage / name
-    damage = None
     if path.exists():
         damage = (_snapshot_damage(path) if Tuner.can_restore(str(path))
                   else "no readable experiment state")
-    if damage:
-        aside = _move_aside(path)
-        print(f"  {name}: cannot continue Tune's experiment ({damage}); kept as {aside.name}, "
-              "starting the phase again (stored trial work is reused)", flush=True)
-    elif path.exists():
-        print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
-        try:
-            tuner = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
-                                  restart_errored=True)
-            grid = tuner.fit()
-            if not _lost_to_nodes(grid, name, path):
-                return _checked(grid, name, total, metric, max_failures)
-        except (KeyboardInterrupt, ScalperTuneError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - any damage in Tune's snapshot
-            aside = _move_aside(path)
-            print(f"  {name}: cannot restore Tune's snapshot ({type(exc).__name__}); kept as "
-                  f"{aside.name}, starting the phase again (stored trial work is reused)",
-                  flush=True)
+        if damage:
+            _start_again(path, name, damage)
+        else:
+            print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
+            try:
+                grid = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
+                                     restart_errored=True).fit()
+            except (KeyboardInterrupt, ScalperTuneError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any damage in Tune's snapshot
+                _start_again(path, name, f"cannot restore: {type(exc).__name__}")
+            else:
+                lost = _lost_to_nodes(grid)
+                if not lost:
+                    return _checked(grid, name, total, metric, max_failures)
+                _start_again(path, name, lost)
     for restart in range(max_failures + 1):
         progress = ProgressLine(name, total, metric, label=label)
         tuner = Tuner(wrapped, param_space=param_space, tune_config=make_config(),
@@ -141,25 +138,30 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
                                            failure_config=FailureConfig(max_failures=max_failures),
                                            callbacks=[progress], verbose=2 if verbose else 0))
         grid = tuner.fit()
-        if restart == max_failures or not _lost_to_nodes(grid, name, path):
+        lost = _lost_to_nodes(grid)
+        if restart == max_failures or not lost:
             break
+        _start_again(path, name, lost)
     return _checked(grid, name, total, metric, max_failures)
 
 
-def _lost_to_nodes(grid, name: str, path: Path) -> bool:
-    """True (and the experiment moved aside) when every failed trial of `grid` died with its
-    worker or node. Tune gives up on a trial whose reused actor sat on a dying node: a second
+def _lost_to_nodes(grid) -> str | None:
+    """'N trial(s) lost with their node' when every failed trial of `grid` died with its worker
+    or node, else None. Tune gives up on a trial whose reused actor sat on a dying node: a second
     failure event for the same dead actor errors the requeued trial, whatever max_failures
     allows (Ray 2.60). Started again, the phase repeats the same trials with their stored work,
     so the result is the one an undisturbed run gives."""
     lost = [e for e in grid.errors if isinstance(e, (RayActorError, NodeDiedError))]
     if not lost or len(lost) < len(grid.errors):
-        return False
+        return None
+    return f"{len(lost)} trial(s) lost with their node: {type(lost[0]).__name__}"
+
+
+def _start_again(path: Path, name: str, why: str) -> None:
+    """Set Tune's experiment aside (kept for inspection) so the phase starts afresh."""
     aside = _move_aside(path)
-    print(f"  {name}: {len(lost)} trial(s) lost with their node ({type(lost[0]).__name__}); "
-          f"kept as {aside.name}, starting the phase again (stored trial work is reused)",
-          flush=True)
-    return True
+    print(f"  {name}: cannot continue Tune's experiment ({why}); kept as {aside.name}, "
+          "starting the phase again (stored trial work is reused)", flush=True)
 
 
 def _checked(grid, name: str, total: int, metric: str, max_failures: int):
