@@ -68,6 +68,28 @@ def shared_data() -> Path:
     return SHARED
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without Ray's address and authentication variables (a newcomer's
+    shell), plus `extra`."""
+    drop = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def smoke_alone(tmp_path_factory) -> Path:
+    """experiments/smoke.yaml run once, alone, in a fresh folder by the real entry point;
+    returns its run folder (the reference for runs on clusters or run side by side)."""
+    folder = tmp_path_factory.mktemp("smoke-alone")
+    proc = subprocess.run([sys.executable, "-m", "scalper_tune", "run",
+                           str(ROOT / "experiments" / "smoke.yaml")], cwd=folder,
+                          capture_output=True, text=True, timeout=600, env=clean_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run,) = (folder / "runs" / "smoke").iterdir()
+    return run
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One Ray instance for the whole test session (started by the first pipeline run)."""

@@ -9,7 +9,6 @@ old file store by default), artifacts under `mlruns/artifacts/`.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import re
@@ -19,12 +18,9 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from mlflow.entities import Metric, Param, RunTag
-from mlflow.tracking import MlflowClient
 
 from scalper_tune import __version__
-
-# "Creating initial MLflow database tables..." on every new store: not news for the user
-logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+from scalper_tune.tracking.store import RetryingClient, get_or_create_experiment
 
 PARENT_TAG = "mlflow.parentRunId"
 NAME_TAG = "mlflow.runName"
@@ -74,21 +70,17 @@ def _params(values: Mapping[str, object]) -> list[Param]:
 class Tracker:
     """A parent run and its children, written with MlflowClient batches."""
 
-    def __init__(self, uri: str, experiment: str, mlruns_dir: str, run_name: str,
-                 tags: Mapping[str, str]):
-        self.client = MlflowClient(tracking_uri=uri)
-        found = self.client.get_experiment_by_name(experiment)
-        if found is None:
-            artifacts = None
-            if uri.startswith("sqlite:"):
-                artifacts = (Path(mlruns_dir).resolve() / "artifacts" / experiment).as_uri()
-            self.experiment_id = self.client.create_experiment(experiment,
-                                                               artifact_location=artifacts)
-        else:
-            self.experiment_id = found.experiment_id
+    def __init__(self, client: RetryingClient, experiment_id: str, parent: str):
+        self.client, self.experiment_id, self.parent = client, experiment_id, parent
+
+    @classmethod
+    def start(cls, client: RetryingClient, uri: str, experiment: str, mlruns_dir: str,
+              run_name: str, tags: Mapping[str, str]) -> "Tracker":
+        """A new parent run in `experiment` (created when missing)."""
+        experiment_id = get_or_create_experiment(client, experiment, uri, mlruns_dir)
         all_tags = {"scalper_tune.version": __version__, "git_commit": git_commit(), **tags}
-        self.parent = self.client.create_run(self.experiment_id, run_name=run_name,
-                                             tags=all_tags).info.run_id
+        parent = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+        return cls(client, experiment_id, parent)
 
     def child(self, name: str, params: Mapping[str, object] | None = None,
               metrics: Mapping[str, object] | None = None, tags: Mapping[str, str] | None = None,

@@ -20,6 +20,7 @@ from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
 from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
+from scalper_tune.tracking.store import RetryingClient, open_client
 
 TOP_CHILDREN = 10
 
@@ -33,26 +34,32 @@ def _params(row) -> dict:
     return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in PARAMS}
 
 
+def open_store(exp: Experiment) -> RetryingClient:
+    """The experiment's MLflow store, created or migrated under its lock (tracking/store.py);
+    opened before a run folder exists, so a busy store leaves nothing behind."""
+    return open_client(tracking_uri(exp.output.mlflow_uri, exp.output.mlruns_dir))
+
+
 class PipelineTracker:
     def __init__(self, folder, tracker: Tracker, state: dict):
         self.folder, self.t, self.state = folder, tracker, state
 
     @classmethod
-    def for_run(cls, folder, exp: Experiment, data_hash: str) -> "PipelineTracker":
+    def for_run(cls, folder, exp: Experiment, data_hash: str,
+                client: RetryingClient | None = None) -> "PipelineTracker":
+        """The run folder's parent run: reopened on a resume, else started. `client`: the store
+        opened earlier (open_store), else opened now."""
         state = folder.state()
         uri = tracking_uri(exp.output.mlflow_uri, exp.output.mlruns_dir)
-        tracker = Tracker.__new__(Tracker)
+        client = client or open_client(uri)
         if state.get("mlflow_parent"):
-            from mlflow.tracking import MlflowClient
-
-            tracker.client = MlflowClient(tracking_uri=uri)
-            tracker.experiment_id = state["mlflow_experiment"]
-            tracker.parent = state["mlflow_parent"]
-            tracker.client.update_run(tracker.parent, status="RUNNING")
+            tracker = Tracker(client, state["mlflow_experiment"], state["mlflow_parent"])
+            client.update_run(tracker.parent, status="RUNNING")
         else:
-            tracker.__init__(uri, exp.name, exp.output.mlruns_dir, folder.path.name,
-                             {"data_hash": data_hash, "config_hash": _config_hash(exp),
-                              "run_folder": str(folder.path.resolve())})
+            tracker = Tracker.start(client, uri, exp.name, exp.output.mlruns_dir,
+                                    folder.path.name,
+                                    {"data_hash": data_hash, "config_hash": _config_hash(exp),
+                                     "run_folder": str(folder.path.resolve())})
             state.update(mlflow_uri=uri, mlflow_parent=tracker.parent,
                          mlflow_experiment=tracker.experiment_id)
             folder.save_state(state)

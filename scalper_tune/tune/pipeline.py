@@ -26,6 +26,7 @@ from scalper_tune.engine.backtest import run_symbol
 from scalper_tune.errors import Interrupted
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.tracking.pipeline_log import open_store
 from scalper_tune.robustness.score import consistency
 from scalper_tune.robustness.segments import make_segments, slice_market
 from scalper_tune.regime.ml_edge import gate_mask
@@ -37,7 +38,7 @@ from scalper_tune.tune.refine import (ResumableASHA, export_study, fold_order, m
 from scalper_tune.tune.context import PARAM_NAMES, Context, _plain
 from scalper_tune.tune.robust_phases import _phase2, _phase3
 from scalper_tune.tune.run_folder import RunFolder, result_settings
-from scalper_tune.tune.tuner import init_ray, run_phase
+from scalper_tune.tune.tuner import init_ray, last_results, run_phase
 
 
 
@@ -68,19 +69,25 @@ def run_experiment(loaded: LoadedExperiment, *, resume: str | bool | None = None
         folder.check_tables()
     market = load(loaded.experiment.data)  # bad data: refused before a run folder exists
     data_hash = market.content_hash()
+    if folder is not None:
+        folder.check_data(data_hash)
+    # a wrong cluster address, a refused token or a store busy too long: refused before a run
+    # folder exists
+    init_ray(address or loaded.experiment.ray.address, verbose)
+    store = open_store(loaded.experiment)
     if folder is None:
         folder = RunFolder.open(loaded, None)
-    folder.check_data(data_hash)
+        folder.check_data(data_hash)
     print(f"run folder {folder.path}")
     try:
-        return _run(loaded, folder, market, data_hash, started, address, verbose)
+        return _run(loaded, folder, market, data_hash, started, store, verbose)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; finished work is kept. Continue with: python -m "
                           f"scalper_tune run {loaded.path} --resume {folder.path}") from None
 
 
 def _run(loaded: LoadedExperiment, folder: RunFolder, market, data_hash: str, started: float,
-         address: str | None, verbose: bool) -> Path:
+         store, verbose: bool) -> Path:
     exp = loaded.experiment
     ctx = Context(loaded, folder, verbose)
     timings: dict[str, float] = {}
@@ -95,13 +102,12 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, data_hash: str, st
     folds = [prefilter.prepare(m, f, windows, exp.costs.spread_mult) for m, f in fold_data]
     timings["data_wall_s"] = time.perf_counter() - started
     ctx.run_key = work_key(data_hash, result_settings(loaded))
-    tracker = folder.tracker(exp, data_hash)
+    tracker = folder.tracker(exp, data_hash, store)
     tracker.regimes(ctx.regime_report, exp.regime, ctx.gate_edges)
     print(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,} "
           f"bars, {exp.walk_forward.folds} folds + {exp.walk_forward.holdout:.0%} holdout "
           f"({timings['data_wall_s']:.1f} s)")
 
-    init_ray(address or exp.ray.address, verbose)
     phase1 = _phase1(ctx, folds, fold_data, data_hash, timings)
     tracker.phase1(phase1, folder, space.grid, timings)
     refine = _refine(ctx, folds, phase1, windows, timings)
@@ -198,7 +204,7 @@ def _phase1(ctx: Context, folds, fold_data, data_hash: str, timings: dict) -> pd
         exp.ray.cpus_per_trial, exp.ray.max_failures, n_chunks, "best_score", ctx.verbose,
         label="consistency")
     timings["phase1_tune_wall_s"] = time.perf_counter() - tune_started
-    frame = results.get_dataframe()
+    frame = last_results(results)
     timings["phase1_kernel_s"] = float(frame["kernel_s"].sum()) if "kernel_s" in frame else 0.0
     timings["phase1_bar_evals"] = float(frame["bar_evals"].sum()) if "bar_evals" in frame else 0.0
     _count_work(timings, "phase1", "chunks", frame, ctx.attempt, np.ones(len(frame)),
@@ -265,7 +271,7 @@ def _refine(ctx: Context, folds, phase1: pd.DataFrame, windows, timings: dict) -
                         exp.ray.cpus_per_trial, exp.ray.max_failures, exp.refine.trials, "score",
                         ctx.verbose)
     export_study(ctx.folder.path / "tune" / "refine", ctx.folder.path / "optuna.db")
-    frame = results.get_dataframe()
+    frame = last_results(results)
     cols = {c: c.split("/", 1)[1] for c in frame.columns if c.startswith("config/")}
     table = frame.rename(columns=cols)
     keep = ["trial_id", "score", "folds_done", "trades"] + [c for c in PARAM_NAMES if c in table]

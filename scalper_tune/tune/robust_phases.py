@@ -23,7 +23,7 @@ from scalper_tune.robustness.score import plateau_scores
 from scalper_tune.robustness.stress import run_stress
 from scalper_tune.tune.context import PARAM_NAMES, Context, _plain
 from scalper_tune.tune.keys import atomic_json, work_key
-from scalper_tune.tune.tuner import run_phase
+from scalper_tune.tune.tuner import last_results, run_phase
 
 
 def _candidates(ctx: Context, phase1: pd.DataFrame, refine: pd.DataFrame) -> list[dict]:
@@ -173,7 +173,7 @@ def _run_jobs(ctx: Context, name: str, trainable, payload: dict,
               exp.ray.cpus_per_trial, exp.ray.max_failures, len(jobs), metric, ctx.verbose)
     out_dir = Path(payload["out_dir"])
     results = [json.loads(_job_path(out_dir, name, j, payload["key"]).read_text()) for j in jobs]
-    return results, float(grid.get_dataframe()["time_total_s"].sum())
+    return results, float(last_results(grid)["time_total_s"].sum())
 
 
 def _job_path(out_dir: Path, phase: str, job: dict, run_key: str) -> Path:

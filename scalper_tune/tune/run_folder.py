@@ -46,18 +46,30 @@ class RunFolder:
             folder._check_same_experiment(loaded)
             print(f"resuming {path}")
             return folder
-        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
-        path = base / run_id
-        try:
-            path.mkdir(parents=True)
-        except OSError as exc:
-            raise UsageError(f"output.runs_dir {exp.output.runs_dir}: cannot create {path} "
-                             f"({exc.strerror}). Choose a writable folder.") from None
+        path = cls._new_path(base, exp.output.runs_dir)
+        run_id = path.name
         shutil.copyfile(loaded.path, path / "experiment.yaml")
         folder = cls(path.resolve())
         folder.save_state({"experiment": exp.name, "created": run_id, "logged": [],
                            "config": result_settings(loaded)})
         return folder
+
+    @staticmethod
+    def _new_path(base: Path, runs_dir: str) -> Path:
+        """A fresh `<UTC time>-<pid>` folder, created exclusively: runs started in the same
+        second (other processes, or other hosts on shared storage) never share one."""
+        stem = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+        for n in range(1, 1000):
+            path = base / (stem if n == 1 else f"{stem}-{n}")
+            try:
+                path.mkdir(parents=True)
+                return path
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UsageError(f"output.runs_dir {runs_dir}: cannot create {path} "
+                                 f"({exc.strerror}). Choose a writable folder.") from None
+        raise UsageError(f"output.runs_dir {runs_dir}: too many runs named {stem}-*.")
 
     def _check_same_experiment(self, loaded: LoadedExperiment) -> None:
         stored = self.state().get("config")
@@ -113,8 +125,8 @@ class RunFolder:
             if self.has(name):
                 self.read_table(name)
 
-    def tracker(self, exp: Experiment, data_hash: str) -> PipelineTracker:
-        return PipelineTracker.for_run(self, exp, data_hash)
+    def tracker(self, exp: Experiment, data_hash: str, client=None) -> PipelineTracker:
+        return PipelineTracker.for_run(self, exp, data_hash, client)
 
 
 # settings that may change between a run and its resume: where and how wide it runs

@@ -17,6 +17,7 @@ from ray.exceptions import NodeDiedError, RayActorError
 from ray.tune import Callback, FailureConfig, RunConfig, TuneConfig, Tuner
 
 from scalper_tune.errors import ScalperTuneError
+from scalper_tune.tune.ray_connect import init_ray as connect
 
 # Tune snapshots the experiment (trials + searcher state) at most this often (seconds); the
 # default (at least 10 s) would lose every trial of a short phase to a driver kill.
@@ -70,17 +71,20 @@ def _first_line(trial) -> str:
         return "no message"
 
 
-def init_ray(address: str | None, verbose: bool) -> None:
-    """Connect to `address` (or $RAY_ADDRESS: an existing cluster), else start a private local
-    Ray, once per process. A new local instance is always started, never the leftovers of a
-    killed earlier run, which a plain `ray.init()` would join."""
+def init_ray(address: str | None, verbose: bool) -> str:
+    """Tune's settings for this project (see below), then join the cluster at `address` (or
+    $RAY_ADDRESS), else start a private local Ray (tune/ray_connect.py); once per process.
+    A new local instance is always started, never the leftovers of a killed earlier run, which
+    a plain `ray.init()` would join. Returns the GCS address."""
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", CHECKPOINT_PERIOD_S)
     # Ctrl-C raises KeyboardInterrupt at once. Tune's own handler would end the phase
     # "gracefully" and report trials it never ran as terminated (Ray 2.60).
     os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    # MLflow is the record: no CSV/JSON/TensorBoard files per trial (and no TensorBoard
+    # "NaN or Inf found in input tensor" lines on stderr)
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     if not verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no per-phase tables; ProgressLine instead
-        os.environ.setdefault("RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -89,15 +93,7 @@ def init_ray(address: str | None, verbose: bool) -> None:
         # a failed trial's traceback (retried, or reported by run_phase) and a damaged
         # snapshot's (handled by run_phase): one line each from ProgressLine/run_phase instead
         logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
-    if ray.is_initialized():
-        return
-    kwargs = dict(include_dashboard=False, log_to_driver=verbose, configure_logging=verbose)
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, **kwargs)
-    else:
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private, local-only instance
-        ray.init(address="local", **kwargs)
+    return connect(address, verbose)
 
 
 def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
@@ -143,6 +139,20 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
             break
         _start_again(path, name, lost)
     return _checked(grid, name, total, metric, max_failures)
+
+
+def last_results(grid) -> "pd.DataFrame":
+    """One row per trial: its last reported metrics and its config as `config/<key>` columns
+    (from the trials themselves; Tune's per-trial log files are off)."""
+    import pandas as pd
+
+    rows = []
+    for result in grid:
+        row = dict(result.metrics or {})
+        row.pop("config", None)
+        row.update({f"config/{k}": v for k, v in (result.config or {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _lost_to_nodes(grid) -> str | None:

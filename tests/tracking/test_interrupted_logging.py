@@ -6,6 +6,7 @@ from __future__ import annotations
 from mlflow.tracking import MlflowClient
 
 from scalper_tune.tracking.mlflow_log import Tracker
+from scalper_tune.tracking.store import open_client
 
 
 def _active(client: MlflowClient, experiment_id: str) -> list[str]:
@@ -14,8 +15,9 @@ def _active(client: MlflowClient, experiment_id: str) -> list[str]:
 
 def test_leftovers_of_an_interrupted_phase_are_deleted(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracker = Tracker(uri, "exp", str(tmp_path), "run-1", {"data_hash": "x"})
-    other = Tracker(uri, "exp", str(tmp_path), "run-2", {"data_hash": "x"})
+    client = open_client(uri)
+    tracker = Tracker.start(client, uri, "exp", str(tmp_path), "run-1", {"data_hash": "x"})
+    other = Tracker.start(client, uri, "exp", str(tmp_path), "run-2", {"data_hash": "x"})
     done = tracker.open_child("phase1", tags={"phase": "phase1"})
     tracker.finish(done)
     # the kill: the refine phase run and one of its trial runs were written, the rest not
