@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 import time
 
@@ -32,7 +33,9 @@ from scalper_tune.errors import ScalperTuneError, UsageError
 from scalper_tune.features.audit import audit, load_user_feature
 from scalper_tune.features.audit import render as render_audit
 from scalper_tune.features.cache import build as build_features
+from scalper_tune.data.validate import format_ts
 from scalper_tune.live.runner import paper_replay
+from scalper_tune.workflow.report import render_stress
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -70,15 +73,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from scalper_tune.robustness.data_check import bars_needed
+    from scalper_tune.workflow.prepare import check, feature_spec, refine_windows
+
     loaded = load_experiment(args.experiment)
     exp, space = loaded.experiment, loaded.space
     data = exp.data
     source = (f"synthetic ({data.synthetic.assets} assets x {data.synthetic.bars:,} bars of "
               f"{data.synthetic.bar_seconds} s, crash {data.synthetic.crash})"
               if data.synthetic else f"{data.path} (format {data.format})")
+    market = load(data)  # the data is reachable (a missing path fails in load_experiment)
+    warmup = check(exp, space, market)  # too little data: DataError, exit 3
+    needed = bars_needed(exp.walk_forward, warmup)
+    spec = feature_spec(exp, refine_windows(space))
     print(f"{loaded.path}: ok")
     print(f"  experiment   {exp.name} (seed {exp.seed})")
-    print(f"  data         {source}")
+    print(f"  data         {source}: {len(market.symbols)} symbols, "
+          f"{min(len(market[s]) for s in market.symbols):,} bars or more (needs {needed:,}: a "
+          f"{warmup:,}-bar warm-up for windows up to {max(spec.z_windows)} and baselines of "
+          f"{spec.baseline_window} x {max(spec.timeframes)} bars, then {exp.walk_forward.folds} "
+          f"folds, validation {exp.walk_forward.validation:.0%}, test {exp.walk_forward.test:.0%})")
     print(f"  search space {space.path}: grid of {space.grid_size:,} combinations over "
           f"{', '.join(space.grid)}; refine {', '.join(space.refine) or 'nothing'}")
     return 0
@@ -108,6 +122,53 @@ def _cmd_run(args: argparse.Namespace) -> int:
     resume = args.resume if args.resume not in (None, "latest") else (args.resume == "latest")
     run_experiment(loaded, resume=resume or None, address=args.address, verbose=args.verbose)
     return 0
+
+
+def _cmd_stress(args: argparse.Namespace) -> int:
+    from scalper_tune.workflow.stress import build_scenarios, run_stress
+    from scalper_tune.config.pipeline_spec import StressSpec
+    from scalper_tune.robustness.regimes import market_labels
+    from scalper_tune.robustness.segments import usable_times, warmup_bars
+    from scalper_tune.engine.inputs import REGIME_LABEL
+
+    cfg = _params_file(args)
+    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+    market = load(DataSpec(path=args.data, symbols=symbols))
+    base = FeatureSpec()
+    spec = dataclasses.replace(base, z_windows=tuple(sorted(set(base.z_windows)
+                                                            | {int(cfg.params["z_window"])})))
+    cache = None if args.no_cache else args.feature_cache
+    features = build_features(market, spec, cache).features
+    labels = market_labels(market, features)
+    features = {s: dict(features[s], **{REGIME_LABEL: labels[s].astype(float)})
+                for s in market.symbols}
+    times = usable_times(market, warmup_bars(spec))
+    if times.shape[0] < 2:
+        raise UsageError(f"--data {args.data}: too short for the {warmup_bars(spec):,}-bar "
+                         "feature warm-up.")
+    start = _time_arg(args.start, "--from") if args.start else int(times[0])
+    stop = _time_arg(args.stop, "--to") if args.stop else int(times[-1]) + 1
+    scenarios = build_scenarios(market, features, start, stop, spec, ())
+    rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, StressSpec())
+    if args.json:
+        print(json.dumps(plain({"scenarios": rows, "window": {
+            "start": format_ts(start), "end": format_ts(stop)}}), indent=2))
+    else:
+        print(f"stress scenarios of {args.params or 'the default parameters'} on {args.data} "
+              f"from {format_ts(start)[:19]} to {format_ts(stop)[:19]} UTC")
+        print(render_stress(rows))
+    return 0
+
+
+def _time_arg(text: str, flag: str) -> int:
+    """An ISO 8601 time (UTC when it has no offset) as ns since the epoch."""
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text}: expected an ISO 8601 time, e.g. "
+                         "2024-03-01T00:00:00Z.") from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value)
 
 
 def _market_and_features(args: argparse.Namespace, z_window: int):
@@ -262,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--json", action="store_true", help="print the metrics as JSON")
     paper.set_defaults(func=_cmd_paper)
 
+    stress = commands.add_parser(
+        "stress", help="stress scenarios of one parameter set (Phase 3's table)",
+        description="Run every stress scenario on one configuration, a tuned one or a hand-picked "
+                    "one: a 2022-style crash (synthetic data: another seed; real data: a crash "
+                    "overlay on the window), fees x2, spreads x3, latency +2 events, the best "
+                    "asset removed; with Phase 3's pass/fail verdict and reason.")
+    _add_run_options(stress)
+    stress.add_argument("--from", dest="start", metavar="ISO",
+                        help="first bar time to evaluate (default: after the feature warm-up)")
+    stress.add_argument("--to", dest="stop", metavar="ISO",
+                        help="end of the evaluated window, exclusive (default: the data's end)")
+    stress.add_argument("--json", action="store_true", help="print the table as JSON")
+    stress.set_defaults(func=_cmd_stress)
+
     edge = commands.add_parser(
         "ml-edge", help="meta-labelling gate: trade only assets where a model shows an edge",
         description="For each trade of the primary strategy a classifier predicts, from features "
@@ -326,10 +401,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stdout(logging.Handler):
+    """Progress lines (INFO) on the current sys.stdout; warnings and errors go to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stdout if record.levelno < logging.WARNING else sys.stderr
+        print(record.getMessage() if record.levelno < logging.WARNING
+              else f"warning: {record.getMessage()}", file=stream, flush=True)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("scalper_tune")
+    if not any(isinstance(h, _Stdout) for h in logger.handlers):
+        logger.addHandler(_Stdout())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (user mistakes print one line, no traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _setup_logging()
     try:
         return int(args.func(args))
     except ScalperTuneError as exc:

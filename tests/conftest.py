@@ -90,6 +90,26 @@ def smoke_alone(tmp_path_factory) -> Path:
     return run
 
 
+@pytest.fixture
+def run_log():
+    """The progress lines logged on `scalper_tune.run` during the test."""
+    import logging
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("scalper_tune.run")
+    handler, old = Collect(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(old)
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One Ray instance for the whole test session (started by the first pipeline run)."""

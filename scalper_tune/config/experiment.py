@@ -13,8 +13,8 @@ from pathlib import Path
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import (FilterSpec, Phase1Spec, RaySpec, RefineSpec,
-                                               RegimeSpec, RobustnessSpec, StressSpec,
-                                               WalkForwardSpec)
+                                               RegimeSpec, RobustnessSpec, SelectionSpec,
+                                               StressSpec, WalkForwardSpec)
 from scalper_tune.config.schema import build, load_yaml
 from scalper_tune.config.search_space import SearchSpace, load_search_space
 from scalper_tune.config.synthetic_spec import SyntheticSpec
@@ -79,6 +79,7 @@ class Experiment:
     robustness: RobustnessSpec = field(default_factory=RobustnessSpec)
     stress: StressSpec = field(default_factory=StressSpec)
     regime: RegimeSpec = field(default_factory=RegimeSpec)
+    selection: SelectionSpec = field(default_factory=SelectionSpec)
     ray: RaySpec = field(default_factory=RaySpec)
     description: str = ""
 

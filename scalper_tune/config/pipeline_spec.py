@@ -9,18 +9,30 @@ REGIMES = ("calm", "trending", "volatile", "toxic", "crash")
 
 @dataclass(frozen=True)
 class WalkForwardSpec:
-    """folds: contiguous in-sample folds (even, >= 4; also the CSCV partitions of the PBO);
-    holdout: final fraction of the data held back as the out-of-sample segment."""
+    """The time axis after the feature warm-up, cut in three segments, in this order:
+    train (cut into `folds` contiguous folds: Phase 1 and refinement see only these),
+    `validation` (a fraction of the bars: Phase 2 ranks on train + validation, Phase 3 and the
+    choice use validation only) and `test` (the last fraction: evaluated once, after the choice,
+    and only reported). folds: even, 4-32 (also the CSCV partitions of the PBO)."""
 
     folds: int = 8
-    holdout: float = 0.2
+    validation: float = 0.2
+    test: float = 0.2
+    holdout: float | None = None  # replaced by validation and test; refused with a hint
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
+        if self.holdout is not None:
+            out.append(("holdout", "was split into walk_forward.validation (ranks and chooses) "
+                                   "and walk_forward.test (reported only); set those instead"))
         if self.folds < 4 or self.folds % 2 or self.folds > 32:
             out.append(("folds", f"must be an even number from 4 to 32, got {self.folds}"))
-        if not 0.05 <= self.holdout <= 0.5:
-            out.append(("holdout", f"must be between 0.05 and 0.5, got {self.holdout}"))
+        for key in ("validation", "test"):
+            if not 0.05 <= getattr(self, key) <= 0.4:
+                out.append((key, f"must be between 0.05 and 0.4, got {getattr(self, key)}"))
+        if self.validation + self.test > 0.6:
+            out.append(("test", "validation + test must leave at least 40 % of the bars to train "
+                                f"on, got {self.validation + self.test:g}"))
         return out
 
 
@@ -63,8 +75,10 @@ class RefineSpec:
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """The seed's filters on a candidate (in-sample, event engine): Sharpe above min_sharpe,
-    drawdown below max_drawdown (fraction of the peak), at least min_trades closed trades."""
+    """The seed's filters: Sharpe above min_sharpe, drawdown below max_drawdown (fraction of the
+    peak), at least min_trades closed trades. A screen on train in Phase 1 (the prefilter's
+    per-sleeve figures), the verdict on validation for the finalists (event engine, portfolio);
+    min_trades is also what makes a cell or trial judgeable at all."""
 
     min_sharpe: float = 2.5
     max_drawdown: float = 0.15
@@ -109,6 +123,19 @@ class StressSpec:
     latency_add: int = 2
     min_sharpe: float = 0.0
     max_drawdown: float = 0.3
+
+
+@dataclass(frozen=True)
+class SelectionSpec:
+    """prior_trials: configurations tried before this experiment (earlier scans of the same
+    idea); they count in the Deflated Sharpe Ratio's number of trials."""
+
+    prior_trials: int = 0
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.prior_trials < 0:
+            return [("prior_trials", f"must be >= 0, got {self.prior_trials}")]
+        return []
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ class SyntheticSpec:
     assets: number of symbols (1-64); bars: bars per symbol; bar_seconds: bar size (s);
     seed: the only source of randomness; crash: "none" or "2022" (a ~65 % market-wide drawdown
     over months with volatility x4, spreads x10, depth x0.1, and one asset collapsing ~99 % within
-    days, as LUNA did in May 2022); start: ISO 8601 UTC time of the first bar.
+    days, as LUNA did in May 2022); crash_at: where the crash episode starts, as a fraction of
+    the bars; start: ISO 8601 UTC time of the first bar.
     """
 
     assets: int = 11
@@ -22,6 +23,7 @@ class SyntheticSpec:
     bar_seconds: int = 60
     seed: int = 7
     crash: str = "none"
+    crash_at: float = 0.35
     start: str = "2022-01-01T00:00:00Z"
 
     def problems(self) -> list[tuple[str, str]]:
@@ -35,6 +37,8 @@ class SyntheticSpec:
             out.append(("bar_seconds", f"must be between 1 and 86400, got {self.bar_seconds}"))
         if self.seed < 0:
             out.append(("seed", f"must be >= 0, got {self.seed}"))
+        if not 0.0 <= self.crash_at <= 0.9:
+            out.append(("crash_at", f"must be between 0 and 0.9, got {self.crash_at}"))
         if self.crash not in CRASH_SCENARIOS:
             out.append(("crash", f"must be one of {', '.join(CRASH_SCENARIOS)}, got {self.crash!r}"))
         return out

@@ -73,8 +73,8 @@ def crash_windows(spec: SyntheticSpec) -> dict[str, list[int]]:
     if spec.crash == "none":
         return {}
     day = 86_400 / spec.bar_seconds
-    length = int(min(CRASH_DAYS * day, 0.4 * spec.bars))
-    start = int(0.35 * spec.bars)
+    start = int(spec.crash_at * spec.bars)
+    length = int(min(CRASH_DAYS * day, 0.4 * spec.bars, spec.bars - start))
     collapse_len = int(max(10, min(COLLAPSE_DAYS * day, length / 4)))
     collapse_start = start + int(0.4 * length)
     return {"crash": [start, start + length],
@@ -176,7 +176,7 @@ def generate(spec: SyntheticSpec) -> MarketData:
     meta = {s: {"asset": s, "venue": "synthetic"} for s in series}
     info = {"generator": "scalper_tune.synthetic", "spec": {
         "assets": spec.assets, "bars": spec.bars, "bar_seconds": spec.bar_seconds,
-        "seed": spec.seed, "crash": spec.crash, "start": spec.start},
+        "seed": spec.seed, "crash": spec.crash, "crash_at": spec.crash_at, "start": spec.start},
         "crash_windows": windows,
         "collapse_symbol": f"SYN{spec.assets:02d}" if windows else None}
     return MarketData(bar_seconds=spec.bar_seconds, series=series, source="synthetic",

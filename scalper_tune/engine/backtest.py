@@ -51,9 +51,11 @@ def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarra
     """Backtest one symbol's sleeve."""
     data = market[symbol]
     x = symbol_inputs(data, features, int(params["z_window"]), costs, allow)
+    one_set = np.zeros(len(data), dtype=np.int64)
     trades, equity, in_pos, state = run_engine_nb(
         x.open, x.high, x.low, x.close, x.hs, x.bid_size, x.ask_size, x.z, x.volz, x.imb, x.allow,
-        x.mu, x.half_life, param_vector(params), cost_vector(costs), capital)
+        x.mu, x.half_life, x.regime, one_set, param_vector(params)[None, :], cost_vector(costs),
+        capital)
     open_position = None
     if state[1] != 0.0:  # S_DIR
         open_position = {"side": "long" if state[1] > 0 else "short", "qty": float(state[2]),

@@ -18,6 +18,7 @@ from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SL
 
 SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
 ENTRY_MASK = "allow_entry"  # optional pseudo-feature: 1 where entries are allowed (regime filter)
+REGIME_LABEL = "regime_label"  # optional pseudo-feature: each bar's causal regime label (-1: none)
 _SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
           "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
           "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS}
@@ -72,12 +73,21 @@ class SymbolInputs:
     allow: np.ndarray
     mu: np.ndarray
     half_life: np.ndarray
+    regime: np.ndarray
+
+
+def regime_labels(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """The bars' regime labels for the per-regime statistics (int64; -1 where none)."""
+    if REGIME_LABEL not in features:
+        return np.full(n, -1, dtype=np.int64)
+    labels = np.asarray(features[REGIME_LABEL], dtype=np.float64)
+    return np.where(np.isfinite(labels), labels, -1).astype(np.int64)
 
 
 def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window: int,
                   costs: CostModel, allow: np.ndarray | None = None) -> SymbolInputs:
     """Gather the arrays the engine needs; `allow` is the entry mask (default: the features'
-    `allow_entry` when present, else all true)."""
+    `allow_entry` when present, else all true); regime labels from `regime_label` (else -1)."""
     name = f"price_z_w{z_window}"
     if name not in features:
         raise ConfigError(f"z_window {z_window}: features were built without this window; add it "
@@ -92,4 +102,5 @@ def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window
         ask_size=data.book_or_nan("ask_size"), z=np.asarray(features[name]),
         volz=np.asarray(features["vol_z_min"]), imb=np.asarray(features["imbalance"]),
         allow=mask, mu=np.asarray(features[f"ou_mu_w{z_window}"]),
-        half_life=np.asarray(features[f"ou_half_life_w{z_window}"]))
+        half_life=np.asarray(features[f"ou_half_life_w{z_window}"]),
+        regime=regime_labels(features, n))

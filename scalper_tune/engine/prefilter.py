@@ -16,12 +16,14 @@ import pandas as pd
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.inputs import ENTRY_MASK, cost_vector, half_spread, param_vector
+from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, half_spread, param_vector,
+                                        regime_labels)
 from scalper_tune.engine.metrics import SECONDS_PER_YEAR
 from scalper_tune.errors import ConfigError
-from scalper_tune.kernels.engine_nb import (S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS, S_GROSS_WIN,
-                                            S_HOLD_BARS, S_MAX_DD, S_SUM_R, S_SUM_R2, S_SUM_RET,
-                                            S_TRADES, S_WINS, S_WORST_RET)
+from scalper_tune.kernels.engine_nb import (N_REGIMES, S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS,
+                                            S_GROSS_WIN, S_HOLD_BARS, S_MAX_DD, S_MAX_DD_PCT,
+                                            S_REG_SQ, S_REG_SUM, S_SUM_R, S_SUM_R2, S_SUM_R3,
+                                            S_SUM_R4, S_SUM_RET, S_TRADES, S_WINS, S_WORST_RET)
 from scalper_tune.kernels.prefilter_nb import run_prefilter_nb
 from scalper_tune.kernels.threads import set_threads
 
@@ -41,6 +43,8 @@ class SharedArrays:
     volz: np.ndarray
     imb: np.ndarray
     allow: np.ndarray
+    regime: np.ndarray  # each bar's regime label for the statistics (-1: none)
+    regime_bars: np.ndarray  # n_assets x N_REGIMES: bars per label
     windows: tuple[int, ...]
     z: np.ndarray
     mu: np.ndarray
@@ -73,6 +77,8 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
         return np.ones(len(market[s]), dtype=np.bool_)
 
     mask = cat(entry_mask)
+    labels = [regime_labels(features[s], len(market[s])) for s in symbols]
+    regime_bars = np.array([regime_counts(lab) for lab in labels], dtype=np.float64)
     stack = lambda name: np.ascontiguousarray(np.vstack(
         [cat(lambda s: np.asarray(features[s][f"{name}_w{w}"])) for w in windows]))
     return SharedArrays(
@@ -81,8 +87,15 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
         close=cat(lambda s: market[s].close), hs=hs,
         volz=cat(lambda s: np.asarray(features[s]["vol_z_min"])),
         imb=cat(lambda s: np.asarray(features[s]["imbalance"])), allow=mask,
+        regime=np.ascontiguousarray(np.concatenate(labels)), regime_bars=regime_bars,
         windows=tuple(int(w) for w in windows), z=stack("price_z"), mu=stack("ou_mu"),
         half_life=stack("ou_half_life"), bar_seconds=market.bar_seconds)
+
+
+def regime_counts(labels: np.ndarray) -> np.ndarray:
+    """Bars per regime label 0..N_REGIMES-1 (labels outside are not counted)."""
+    lab = np.asarray(labels)
+    return np.bincount(lab[(lab >= 0) & (lab < N_REGIMES)], minlength=N_REGIMES)[:N_REGIMES]
 
 
 def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
@@ -126,17 +139,25 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
     capital = account / len(shared.symbols)
     set_threads(threads)
     states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
-                              shared.hs, shared.volz, shared.imb, shared.allow, shared.z,
+                              shared.hs, shared.volz, shared.imb, shared.allow, shared.regime,
+                              shared.z,
                               shared.mu, shared.half_life, ptr, idx, window_of, group_of,
                               params, cost_vector(costs), capital)
     lengths = np.diff(shared.start).astype(float)
-    return summarize(states, lengths, capital, account, shared.bar_seconds), states
+    return summarize(states, lengths, capital, account, shared.bar_seconds,
+                     shared.regime_bars), states
 
 
 def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: float,
-              bar_seconds: int) -> pd.DataFrame:
+              bar_seconds: int, regime_bars: np.ndarray | None = None) -> pd.DataFrame:
     """Per-combination summary from final states (also used on the event engine's states, so the
-    two engines are compared on identical definitions)."""
+    two engines are compared on identical definitions).
+
+    Besides the trading figures: `max_dd_pct`, the worst sleeve drawdown (fraction of its peak);
+    the per-bar returns of every sleeve pooled over assets as power sums `m1`..`m4` over `n_obs`
+    bars (Sharpe, skewness, kurtosis: robustness/stats.py); and per regime label k the pooled sum
+    and sum of squares of those returns, `reg_sum_k` and `reg_sq_k`, over `reg_n_k` bars
+    (`regime_bars`: n_assets x N_REGIMES; zeros when not given)."""
     trades = states[:, :, S_TRADES].sum(axis=1)
     wins = states[:, :, S_WINS].sum(axis=1)
     gross_win = states[:, :, S_GROSS_WIN].sum(axis=1)
@@ -164,5 +185,15 @@ def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: 
             "avg_holding_bars": np.where(trades > 0, states[:, :, S_HOLD_BARS].sum(axis=1)
                                          / np.maximum(trades, 1), np.nan),
             "assets_traded": (states[:, :, S_TRADES] > 0).sum(axis=1),
+            "max_dd_pct": states[:, :, S_MAX_DD_PCT].max(axis=1),
+            "n_obs": np.full(states.shape[0], float(lengths.sum())),
+            "m1": states[:, :, S_SUM_R].sum(axis=1), "m2": states[:, :, S_SUM_R2].sum(axis=1),
+            "m3": states[:, :, S_SUM_R3].sum(axis=1), "m4": states[:, :, S_SUM_R4].sum(axis=1),
         })
+    counts = (np.zeros(N_REGIMES) if regime_bars is None
+              else np.asarray(regime_bars, dtype=float).sum(axis=0))
+    for k in range(N_REGIMES):
+        out[f"reg_sum_{k}"] = states[:, :, S_REG_SUM + k].sum(axis=1)
+        out[f"reg_sq_{k}"] = states[:, :, S_REG_SQ + k].sum(axis=1)
+        out[f"reg_n_{k}"] = float(counts[k])
     return out

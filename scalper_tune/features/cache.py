@@ -1,7 +1,9 @@
 """The on-disk feature cache: arrays as `.npy` files (never pickles), published atomically.
 
 Layout: `<folder>/<key>/manifest.json` plus `<key>/<SYMBOL>/<feature>.npy`, where the key hashes
-the dataset's content hash, the feature spec and the package version. A build writes into a
+the dataset's content hash, the feature spec and the code that computes features (the package
+version and a hash of the kernels' and features' source: store/keys.py), so an edited kernel
+never serves stale features. A build writes into a
 private temporary folder and renames it to `<key>` in one step: readers see a complete entry or
 none, and two processes building the same key cannot corrupt each other (the loser discards its
 copy). On load every file's size, dtype, shape and CRC-32 are checked against the manifest; a
@@ -10,7 +12,6 @@ truncated or corrupted entry is reported once, removed and rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from scalper_tune import __version__
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
 from scalper_tune.features.compute import compute_market
+from scalper_tune.store.keys import FEATURE_CODE, work_key
 
 log = logging.getLogger("scalper_tune.features")
 FEATURES = dict[str, dict[str, np.ndarray]]
@@ -41,10 +43,10 @@ class BuildResult:
 
 
 def cache_key(market: MarketData, spec: FeatureSpec) -> str:
-    """sha256 of (dataset content hash, feature spec, package version), 32 hex digits."""
-    text = json.dumps({"data": market.content_hash(), "spec": spec.to_dict(),
-                       "version": __version__}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """The store's key recipe over (dataset content hash, feature spec) and the feature code's
+    version, 32 hex digits."""
+    return work_key({"data": market.content_hash(), "spec": spec.to_dict()}, code=FEATURE_CODE,
+                    length=32)
 
 
 def _crc(array: np.ndarray) -> int:

@@ -5,8 +5,13 @@ open-position bars only (a flat bar without a signal changes nothing); the paper
 once per live event. Same step, same decisions and fills.
 
 State vector (float64, indices S_*): sleeve cash, the open position, the pending orders, and
-running statistics (per-bar returns, drawdown, trade counts) so that summaries need no per-bar
-arrays. A closed trade is written to `trade` (indices T_*) and `step_nb` returns 1.
+running statistics so that summaries need no per-bar arrays: the power sums of the per-bar
+returns (1st to 4th: Sharpe, skewness and kurtosis), the same first two sums per regime label of
+the bar (N_REGIMES labels; a label outside [0, N_REGIMES) is not counted), the drawdown in $ and
+as a fraction of the peak, and trade counts. A bar that is skipped while flat (the prefilter)
+has return 0 and adds nothing to any sum, so the sums are exact; bar counts per regime come from
+the labels outside the kernel. A closed trade is written to `trade` (indices T_*) and `step_nb`
+returns 1.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ from scalper_tune.kernels.strategy_nb import (C_LATENCY, C_MAKER, C_TAKER, EXIT_
 (S_CASH, S_DIR, S_QTY, S_ENTRY_PX, S_ENTRY_BAR, S_STOP, S_TP, S_HOLD, S_FEE_IN,
  S_PEND_ENTRY_BAR, S_PEND_DIR, S_PEND_QTY, S_PEND_TP, S_PEND_HOLD, S_PEND_EXIT_BAR,
  S_PREV_EQ, S_PEAK, S_MAX_DD, S_SUM_R, S_SUM_R2, S_TRADES, S_WINS, S_GROSS_WIN, S_GROSS_LOSS,
- S_SUM_RET, S_WORST_RET, S_BARS_IN_POS, S_HOLD_BARS, S_EQUITY, S_FEES) = range(30)
-N_STATE = 30
+ S_SUM_RET, S_WORST_RET, S_BARS_IN_POS, S_HOLD_BARS, S_EQUITY, S_FEES, S_PEND_STOP,
+ S_SUM_R3, S_SUM_R4, S_MAX_DD_PCT) = range(34)
+N_REGIMES = 5  # regime labels 0..4 (calm, trending, volatile, toxic, crash)
+S_REG_SUM = 34  # S_REG_SUM + k: sum of per-bar returns on bars labelled k
+S_REG_SQ = S_REG_SUM + N_REGIMES  # S_REG_SQ + k: sum of their squares
+N_STATE = S_REG_SQ + N_REGIMES
 (T_ENTRY_BAR, T_EXIT_BAR, T_DIR, T_ENTRY_PX, T_EXIT_PX, T_QTY, T_PNL, T_RET, T_FEES, T_REASON,
  T_INTRABAR) = range(11)
 N_TRADE = 11
@@ -106,7 +115,7 @@ def broker_step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high:
         s[S_QTY] = qty
         s[S_ENTRY_PX] = px
         s[S_ENTRY_BAR] = t
-        s[S_STOP] = px * (1.0 - direction * p[P_STOP])
+        s[S_STOP] = px * (1.0 - direction * s[S_PEND_STOP])
         s[S_TP] = s[S_PEND_TP]
         s[S_HOLD] = s[S_PEND_HOLD]
         s[S_PEND_ENTRY_BAR] = -1.0
@@ -151,37 +160,48 @@ def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float,
                 s[S_PEND_QTY] = qty
                 s[S_PEND_TP] = take_profit_level_nb(mu, log_close, p)
                 s[S_PEND_HOLD] = hold_limit_nb(half_life, p)
+                s[S_PEND_STOP] = p[P_STOP]  # the set that decides sets the stop
 
 
 @njit(cache=True)
-def mark_nb(s: np.ndarray, close: float) -> None:
-    """Mark the sleeve to market at the close and update the running statistics."""
+def mark_nb(s: np.ndarray, close: float, regime: int) -> None:
+    """Mark the sleeve to market at the close and update the running statistics (`regime`: the
+    bar's label for the per-regime sums; -1 for none)."""
     equity = s[S_CASH]
     if s[S_DIR] != 0.0:
         equity += s[S_DIR] * s[S_QTY] * (close - s[S_ENTRY_PX])
         s[S_BARS_IN_POS] += 1.0
     r = equity / s[S_PREV_EQ] - 1.0 if s[S_PREV_EQ] > 0.0 else 0.0
+    r2 = r * r
     s[S_SUM_R] += r
-    s[S_SUM_R2] += r * r
+    s[S_SUM_R2] += r2
+    s[S_SUM_R3] += r2 * r
+    s[S_SUM_R4] += r2 * r2
+    if 0 <= regime < N_REGIMES:
+        s[S_REG_SUM + regime] += r
+        s[S_REG_SQ + regime] += r2
     s[S_PREV_EQ] = equity
     s[S_EQUITY] = equity
     if equity > s[S_PEAK]:
         s[S_PEAK] = equity
     if s[S_PEAK] - equity > s[S_MAX_DD]:
         s[S_MAX_DD] = s[S_PEAK] - equity
+    if s[S_PEAK] > 0.0 and (s[S_PEAK] - equity) / s[S_PEAK] > s[S_MAX_DD_PCT]:
+        s[S_MAX_DD_PCT] = (s[S_PEAK] - equity) / s[S_PEAK]
 
 
 @njit(cache=True)
 def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float, low: float,
             close: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float, z: float,
-            volz: float, imb: float, allow: bool, mu: float, half_life: float, p: np.ndarray,
-            c: np.ndarray) -> int:
-    """One whole bar: the broker's fills, the strategy's decision at the close, the mark.
-    Returns 1 if a trade closed in this bar (then described in `trade`), else 0."""
+            volz: float, imb: float, allow: bool, mu: float, half_life: float, regime: int,
+            p: np.ndarray, c: np.ndarray) -> int:
+    """One whole bar: the broker's fills, the strategy's decision at the close (with parameter
+    vector `p`: the set in force at this bar), the mark (`regime`: the bar's label for the
+    statistics). Returns 1 if a trade closed in this bar (then described in `trade`), else 0."""
     closed = broker_step_nb(s, trade, t, open_, high, low, hs_prev, bid_size_prev, ask_size_prev,
                             p, c)
     strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, p, c)
-    mark_nb(s, close)
+    mark_nb(s, close, regime)
     return closed
 
 
@@ -189,9 +209,13 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
 def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
                   hs: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray, z: np.ndarray,
                   volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, mu: np.ndarray,
-                  half_life: np.ndarray, p: np.ndarray, c: np.ndarray, capital: float) -> tuple:
-    """Backtest one symbol bar by bar. Returns (trades [k x N_TRADE], equity per bar,
-    in-position flag per bar, final state)."""
+                  half_life: np.ndarray, regime: np.ndarray, pset: np.ndarray, P: np.ndarray,
+                  c: np.ndarray, capital: float) -> tuple:
+    """Backtest one symbol bar by bar. `P` holds parameter sets (rows); `pset[t]` is the set in
+    force at bar t (chosen outside the kernel, like the entry mask: a switching strategy), and
+    an open position keeps the exits its opening set gave it. `regime[t]`: the bar's label for
+    the statistics (-1: none). Returns (trades [k x N_TRADE], equity per bar, in-position flag
+    per bar, final state)."""
     n = close.shape[0]
     s = new_state_nb(capital)
     trade = np.zeros(N_TRADE)
@@ -202,7 +226,8 @@ def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: n
     for t in range(n):
         tp = t - 1 if t > 0 else 0
         if step_nb(s, trade, t, open_[t], high[t], low[t], close[t], hs[tp], bid_size[tp],
-                   ask_size[tp], z[t], volz[t], imb[t], allow[t], mu[t], half_life[t], p, c):
+                   ask_size[tp], z[t], volz[t], imb[t], allow[t], mu[t], half_life[t],
+                   regime[t], P[pset[t]], c):
             trades[k] = trade
             k += 1
         equity[t] = s[S_EQUITY]

@@ -128,7 +128,7 @@ class LiveRunner:
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
                          f[O_HALF], self.p, self.c)
-        mark_nb(state, bar.close)
+        mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)
         sleeve.t = t + 1

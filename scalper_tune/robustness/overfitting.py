@@ -3,17 +3,23 @@
 - Deflated Sharpe Ratio (Bailey & López de Prado, 2014): the probability that the true Sharpe of
   the selected strategy exceeds the expected maximum Sharpe of `n_trials` unskilled trials.
 - Probability of Backtest Overfitting by Combinatorially Symmetric Cross-Validation (Bailey,
-  Borwein, López de Prado & Zhu, 2017): how often the in-sample best configuration ranks below
-  the median out of sample.
+  Borwein, López de Prado & Zhu, 2017): how often the configuration a selection rule picks on
+  the in-sample partitions ranks below the median out of sample.
+- The effective number of independent trials (López de Prado, "A Practical Solution to the
+  Multiple-Testing Crisis in Financial Research", 2019): trials clustered by the correlation of
+  their per-fold results; the number of clusters is the number of truly different experiments.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from typing import Callable
 
 import numpy as np
 from scipy.stats import norm
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_samples
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -40,6 +46,23 @@ def probabilistic_sharpe(sr: float, benchmark: float, n_obs: int, skew: float,
     return float(norm.cdf((sr - benchmark) * math.sqrt(n_obs - 1) / math.sqrt(denom)))
 
 
+def moments(m1, m2, m3, m4, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(per-observation Sharpe, skewness, non-excess kurtosis) from the power sums m1..m4 of
+    `n` observations (sample std with ddof=1 for the Sharpe; population moments for the
+    shape, as `deflated_sharpe` computes them)."""
+    m1, m2, m3, m4, n = (np.asarray(x, dtype=float) for x in (m1, m2, m3, m4, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = m1 / n
+        c2 = m2 / n - mean ** 2
+        c3 = m3 / n - 3 * mean * m2 / n + 2 * mean ** 3
+        c4 = m4 / n - 4 * mean * m3 / n + 6 * mean ** 2 * m2 / n - 3 * mean ** 4
+        sd = np.sqrt(c2 * n / (n - 1))
+        sr = np.where(sd > 0, mean / sd, np.nan)
+        skew = np.where(c2 > 0, c3 / c2 ** 1.5, np.nan)
+        kurt = np.where(c2 > 0, c4 / c2 ** 2, np.nan)
+    return sr, skew, kurt
+
+
 def deflated_sharpe(returns: np.ndarray, n_trials: int, sr_variance: float) -> float:
     """DSR of a strategy's per-period `returns`, selected among `n_trials` configurations whose
     per-period Sharpe estimates have variance `sr_variance`."""
@@ -56,12 +79,15 @@ def deflated_sharpe(returns: np.ndarray, n_trials: int, sr_variance: float) -> f
                                 skew, kurt)
 
 
-def pbo_cscv(performance: np.ndarray) -> tuple[float, np.ndarray]:
+def pbo_cscv(performance: np.ndarray,
+             rule: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """PBO of a (partitions S x configurations N) performance matrix by CSCV.
 
     For every choice of S/2 partitions as in-sample (the rest out-of-sample) the configuration
-    with the best in-sample mean is located in the out-of-sample ranking; its relative rank w
-    gives the logit ln(w / (1 - w)). PBO is the share of logits <= 0. Returns (PBO, logits)."""
+    the selection `rule` picks on the in-sample partitions (`rule(mask)` -> a score per
+    configuration, `mask` marking the in-sample partitions; default: the best in-sample mean
+    performance) is located in the out-of-sample ranking by mean performance; its relative rank
+    w gives the logit ln(w / (1 - w)). PBO is the share of logits <= 0. Returns (PBO, logits)."""
     m = np.asarray(performance, dtype=float)
     s, n = m.shape
     if s < 2 or s % 2 or n < 2:
@@ -71,9 +97,9 @@ def pbo_cscv(performance: np.ndarray) -> tuple[float, np.ndarray]:
     for chosen in itertools.combinations(range(s), s // 2):
         mask = np.zeros(s, dtype=bool)
         mask[list(chosen)] = True
-        is_perf = m[mask].mean(axis=0)
+        is_perf = m[mask].mean(axis=0) if rule is None else np.asarray(rule(mask), dtype=float)
         oos_perf = m[~mask].mean(axis=0)
-        best = int(np.argmax(is_perf))
+        best = int(np.argmax(np.where(np.isfinite(is_perf), is_perf, -np.inf)))
         # rank of the IS-best configuration out of sample (1 = worst, n = best), ties averaged
         below = np.sum(oos_perf < oos_perf[best])
         equal = np.sum(oos_perf == oos_perf[best])
@@ -82,3 +108,45 @@ def pbo_cscv(performance: np.ndarray) -> tuple[float, np.ndarray]:
         logits.append(math.log(w / (1 - w)))
     logits = np.array(logits)
     return float(np.mean(logits <= 0)), logits
+
+
+def cluster_trials(fold_results: np.ndarray, seed: int = 0, max_clusters: int = 30,
+                   sample: int = 1500) -> tuple[int, np.ndarray, np.ndarray]:
+    """The effective number of independent trials among the rows of `fold_results` (trials x
+    folds, e.g. each trial's fold Sharpes), with the cluster of each clustered row.
+
+    Each row is standardised across its folds, so the Euclidean distance of two rows is a
+    function of their correlation; k-means clusters them for k = 2 .. max_clusters and the k
+    with the best silhouette quality (mean / std of the silhouette scores, as in López de
+    Prado's ONC algorithm) is the effective number. Rows with a non-finite value or without
+    variation across folds are left out; at most `sample` rows (a seeded draw) are clustered.
+    Returns (k >= 1, cluster label per clustered row, the clustered rows' indices)."""
+    x = np.asarray(fold_results, dtype=float)
+    rows = np.flatnonzero(np.isfinite(x).all(axis=1) & (np.nan_to_num(x).std(axis=1) > 0))
+    rng = np.random.default_rng(seed)
+    if rows.shape[0] > sample:
+        rows = np.sort(rng.choice(rows, sample, replace=False))
+    if rows.shape[0] < 3:
+        return max(1, rows.shape[0]), np.arange(rows.shape[0]), rows
+    z = x[rows]
+    z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+    distinct = np.unique(np.round(z, 12), axis=0).shape[0]  # identical trials: one experiment
+    best_k, best_q, best_labels = 1, -np.inf, np.zeros(rows.shape[0], dtype=np.int64)
+    for k in range(2, min(max_clusters, distinct - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(z)
+        if np.unique(labels).shape[0] < 2:
+            continue
+        sil = silhouette_samples(z, labels)
+        q = sil.mean() / sil.std() if sil.std() > 0 else -np.inf
+        if q > best_q:
+            best_k, best_q, best_labels = k, q, labels
+    return best_k, best_labels, rows
+
+
+def trials_sharpe_variance(sharpes: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> float:
+    """Variance of the clusters' mean Sharpe (the clustered trials' `sharpes[rows]` averaged
+    per cluster): the spread of truly different experiments, for the DSR's expected maximum."""
+    sr = np.asarray(sharpes, dtype=float)[rows]
+    means = [float(np.nanmean(sr[labels == k])) for k in np.unique(labels)]
+    means = [m for m in means if math.isfinite(m)]
+    return float(np.var(means, ddof=1)) if len(means) > 1 else 0.0

@@ -1,20 +1,25 @@
-"""The robustness score and the per-candidate robustness report (Phase 2).
+"""The robustness score: what ranks, refines and chooses configurations.
 
-Walk-forward consistency (the Phase 1 screen and the refinement objective):
-    consistency = mean_f(Sharpe_f) - 0.5 x std_f(Sharpe_f)   over the in-sample folds f,
-with Sharpe_f the mean per-asset annualised Sharpe of fold f (NaN below `min_trades` trades).
+Its parts (all annualised Sharpes of per-bar sleeve returns):
+- regime_weighted: the weighted mean of the per-regime Sharpes (weights from the YAML's
+  `robustness.regime_weights`; regimes with fewer than MIN_REGIME_BARS bars are skipped), from
+  the returns pooled over assets and over the folds evaluated;
+- consistency: mean - 0.5 x std of the fold Sharpes (fold Sharpe = mean per-asset Sharpe of
+  the fold);
+- floor: max(0, min_regime_sharpe - worst regime Sharpe), a penalty;
+- plateau: the mean train robustness of the neighbouring grid cells (where known, else 0);
+- val_sharpe: the Sharpe on the validation segment (event engine, full costs);
+- dsr: the Deflated Sharpe Ratio of the train returns (a probability).
 
-Robustness score (Phase 2, the final ranking):
-    score = DSR x (0.4 x regime_weighted + 0.2 x consistency)
-            + 0.2 x oos_sharpe + 0.2 x plateau
-            - 0.2 x max(0, min_regime_sharpe - worst_regime_sharpe)
-where regime_weighted is the weighted mean of the per-regime in-sample Sharpes (weights from the
-YAML, regimes without enough bars skipped), consistency the walk-forward consistency above,
-oos_sharpe the Sharpe on the held-back final segment, plateau the mean consistency of the
-neighbouring grid cells, and DSR the Deflated Sharpe Ratio (a probability) with the true number of
-configurations tried. The DSR shrinks only the in-sample parts, the ones inflated by selecting
-the best of many trials: when the in-sample edge cannot be told from luck, the score rests on the
-held-back segment and the neighbourhood.
+Train robustness (Phase 1 screen and the refinement objective; train folds only):
+    0.4 x regime_weighted + 0.2 x consistency + 0.2 x plateau - 0.2 x floor
+Robustness (Phase 2, the ranking of candidates; train + validation):
+    dsr x (0.4 x regime_weighted + 0.2 x consistency) + 0.2 x val_sharpe + 0.2 x plateau
+    - 0.2 x floor
+The DSR shrinks only the in-sample parts, the ones inflated by picking the best of many trials.
+A configuration with fewer than `filters.min_trades` trades over the folds evaluated, or with
+no fold Sharpe, cannot be judged: its score is NaN (never a sentinel number). Other missing
+parts (no regime with enough bars, no neighbourhood) count as 0.
 """
 
 from __future__ import annotations
@@ -27,42 +32,91 @@ import pandas as pd
 
 from scalper_tune.config.pipeline_spec import REGIMES, RobustnessSpec
 
-W_REGIME, W_CONSISTENCY, W_OOS, W_PLATEAU, W_FLOOR = 0.4, 0.2, 0.2, 0.2, 0.2
+W_REGIME, W_CONSISTENCY, W_VALIDATION, W_PLATEAU, W_FLOOR = 0.4, 0.2, 0.2, 0.2, 0.2
+MIN_REGIME_BARS = 500  # pooled bars a regime needs before its Sharpe is judged
+SECONDS_PER_YEAR = 365.25 * 86400
+
+
+def annualise(bar_seconds: int) -> float:
+    return math.sqrt(SECONDS_PER_YEAR / bar_seconds)
 
 
 def consistency(fold_sharpes: np.ndarray, trades: np.ndarray, min_trades: int) -> np.ndarray:
-    """mean - 0.5 std of the fold Sharpes per row; NaN where fewer than `min_trades` trades."""
+    """mean - 0.5 std of the fold Sharpes per row; NaN where fewer than `min_trades` trades or
+    no fold Sharpe."""
     m = np.asarray(fold_sharpes, dtype=float)
-    score = np.nanmean(m, axis=1) - 0.5 * np.nanstd(m, axis=1)
-    return np.where(np.asarray(trades) >= min_trades, score, np.nan)
+    finite = np.isfinite(m).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        score = np.nanmean(np.where(finite[:, None], m, 0.0), axis=1) - 0.5 * np.nanstd(
+            np.where(finite[:, None], m, 0.0), axis=1)
+    return np.where((np.asarray(trades) >= min_trades) & finite, score, np.nan)
 
 
-def regime_weighted(sharpes: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    num = den = 0.0
-    for name in REGIMES:
-        value, w = sharpes.get(name, float("nan")), weights.get(name, 0.0)
-        if math.isfinite(value) and w > 0:
-            num += w * value
-            den += w
-    return num / den if den > 0 else float("nan")
+def regime_sharpes(reg_sum: np.ndarray, reg_sq: np.ndarray, reg_n: np.ndarray,
+                   bar_seconds: int) -> np.ndarray:
+    """Annualised Sharpe per regime (N x R) from pooled sums of per-bar returns and their
+    squares over `reg_n` bars (R, or N x R); NaN below MIN_REGIME_BARS bars or without variance."""
+    s = np.asarray(reg_sum, dtype=float)
+    q = np.asarray(reg_sq, dtype=float)
+    n = np.broadcast_to(np.asarray(reg_n, dtype=float), s.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        var = (q - n * mean * mean) / (n - 1)
+        out = mean / np.sqrt(var) * annualise(bar_seconds)
+    return np.where((n >= MIN_REGIME_BARS) & (var > 0), out, np.nan)
 
 
-def robustness_score(regime_sharpes: Mapping[str, float], consistency_score: float,
-                     oos_sharpe: float, plateau: float, dsr: float, spec: RobustnessSpec) -> float:
-    """The formula in the module docstring (NaN parts count as 0, a NaN DSR as 0)."""
-    part = lambda x: x if math.isfinite(x) else 0.0
-    in_sample = (W_REGIME * part(regime_weighted(regime_sharpes, spec.regime_weights))
-                 + W_CONSISTENCY * part(consistency_score))
-    finite = [v for v in regime_sharpes.values() if math.isfinite(v)]
-    worst = min(finite) if finite else 0.0
-    return (part(dsr) * in_sample + W_OOS * part(oos_sharpe) + W_PLATEAU * part(plateau)
-            - W_FLOOR * max(0.0, spec.min_regime_sharpe - worst))
+def regime_weights(weights: Mapping[str, float]) -> np.ndarray:
+    return np.array([float(weights.get(name, 0.0)) for name in REGIMES])
+
+
+def regime_weighted(sharpes: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    """Weighted mean of the finite per-regime Sharpes per row (N x R -> N); NaN if none."""
+    s = np.atleast_2d(np.asarray(sharpes, dtype=float))
+    w = np.where(np.isfinite(s), regime_weights(weights)[None, :], 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(w.sum(axis=1) > 0, np.nansum(w * np.nan_to_num(s), axis=1)
+                        / w.sum(axis=1), np.nan)
+
+
+def floor_penalty(sharpes: np.ndarray, min_regime_sharpe: float) -> np.ndarray:
+    """max(0, min_regime_sharpe - worst finite regime Sharpe) per row (0 where none)."""
+    s = np.atleast_2d(np.asarray(sharpes, dtype=float))
+    worst = np.where(np.isfinite(s).any(axis=1), np.nanmin(np.where(np.isfinite(s), s, np.inf),
+                                                            axis=1), np.nan)
+    return np.where(np.isfinite(worst), np.maximum(0.0, min_regime_sharpe - worst), 0.0)
+
+
+def _part(x) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isfinite(x), x, 0.0)
+
+
+def train_robustness(regimes: np.ndarray, consistency_score: np.ndarray, plateau,
+                     spec: RobustnessSpec) -> np.ndarray:
+    """The train robustness per row (see the module docstring); NaN where `consistency_score`
+    is NaN (not judged)."""
+    score = (W_REGIME * _part(regime_weighted(regimes, spec.regime_weights))
+             + W_CONSISTENCY * _part(consistency_score) + W_PLATEAU * _part(plateau)
+             - W_FLOOR * floor_penalty(regimes, spec.min_regime_sharpe))
+    return np.where(np.isfinite(consistency_score), score, np.nan)
+
+
+def robustness(regimes: np.ndarray, consistency_score: np.ndarray, val_sharpe, plateau, dsr,
+               spec: RobustnessSpec) -> np.ndarray:
+    """The Phase 2 robustness per row (see the module docstring); NaN where not judged."""
+    in_sample = (W_REGIME * _part(regime_weighted(regimes, spec.regime_weights))
+                 + W_CONSISTENCY * _part(consistency_score))
+    score = (_part(dsr) * in_sample + W_VALIDATION * _part(val_sharpe) + W_PLATEAU * _part(plateau)
+             - W_FLOOR * floor_penalty(regimes, spec.min_regime_sharpe))
+    return np.where(np.isfinite(consistency_score), score, np.nan)
 
 
 def plateau_scores(table: pd.DataFrame, grid: Mapping[str, Sequence], rows: Sequence[dict],
-                   score_col: str = "consistency") -> list[float]:
-    """For each parameter set in `rows`, the mean score of its grid neighbours: the cells one
-    step away along one axis from the grid cell nearest to it (NaN scores skipped)."""
+                   score_col: str) -> list[float]:
+    """For each parameter set in `rows`, the mean `score_col` of its grid neighbours: the cells
+    one step away along one axis from the grid cell nearest to it (NaN scores skipped; NaN when
+    no neighbour is judged)."""
     axes = list(grid)
     index = {tuple(r[a] for a in axes): s for r, s in
              zip(table[axes].to_dict("records"), table[score_col].to_numpy())}

@@ -1,6 +1,13 @@
-"""Walk-forward segments on the time axis: `folds` contiguous in-sample folds, then a held-back
-out-of-sample segment. Each segment is simulated from flat; features come from all data before
-it (they are causal), so no segment sees the future and none starts cold."""
+"""Segments on the time axis, in this order, after the features' warm-up:
+
+    warm-up | train (fold 0 | fold 1 | ... | fold K-1) | validation | test
+
+Phase 1 and refinement see only the train folds; Phase 2 ranks on train + validation; Phase 3
+and the choice use validation only; test is evaluated once, after the choice, and only reported.
+Each segment is simulated from flat; features come from all data before it (they are causal), so
+no segment sees the future and none starts cold. The warm-up (`warmup_bars`) is the longest
+history any feature needs; the segments start when every symbol has it.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +16,32 @@ from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import WalkForwardSpec
 from scalper_tune.data.market import MarketData
 
 FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+SEGMENT_NAMES = ("train", "validation", "test")
+
+
+def warmup_bars(spec: FeatureSpec) -> int:
+    """Bars before every feature the strategy reads is defined: the volatility-clustering
+    z-score of the longest timeframe needs m x (vol_window + baseline_window + 2) base bars
+    (one spare higher-timeframe bar for an unaligned start); the z-score and OU windows and the
+    book's spread norm need their windows."""
+    clustering = max(spec.timeframes) * (spec.vol_window + spec.baseline_window + 2)
+    return int(max(clustering, max(spec.z_windows) + 1, spec.spread_window + 1))
 
 
 @dataclass(frozen=True)
 class Segments:
-    """fold_edges: K + 1 times (ns) bounding the in-sample folds; the holdout is
-    [fold_edges[-1], end)."""
+    """Bar-open times (ns). fold_edges: K + 1 times bounding the train folds (fold_edges[0] is
+    the first bar after the warm-up); validation and test are [start, stop) pairs; `end` is one
+    past the last bar."""
 
     fold_edges: tuple[int, ...]
+    validation: tuple[int, int]
+    test: tuple[int, int]
     end: int
 
     @property
@@ -28,21 +49,43 @@ class Segments:
         return list(zip(self.fold_edges[:-1], self.fold_edges[1:]))
 
     @property
-    def in_sample(self) -> tuple[int, int]:
+    def train(self) -> tuple[int, int]:
         return self.fold_edges[0], self.fold_edges[-1]
 
-    @property
-    def holdout(self) -> tuple[int, int]:
-        return self.fold_edges[-1], self.end
+    def named(self) -> dict[str, tuple[int, int]]:
+        return {"train": self.train, "validation": self.validation, "test": self.test}
+
+    def iso(self) -> dict[str, dict[str, str]]:
+        """{segment: {start, end}} as ISO 8601 UTC (bar open times; end exclusive)."""
+        return {name: {"start": iso_utc(a), "end": iso_utc(b)}
+                for name, (a, b) in self.named().items()}
 
 
-def make_segments(market: MarketData, spec: WalkForwardSpec) -> Segments:
-    """Equal-count folds over the union time axis, and the final `holdout` share as OOS."""
+def iso_utc(ns: int) -> str:
+    """ns since the epoch as ISO 8601 UTC, e.g. 2022-01-03T07:30:00Z."""
+    return np.datetime_as_string(np.datetime64(int(ns), "ns"), unit="s") + "Z"
+
+
+def usable_times(market: MarketData, warmup: int) -> np.ndarray:
+    """The union time axis from the first bar at which every symbol has `warmup` bars behind
+    it."""
     times = np.unique(np.concatenate([market[s].ts for s in market.symbols]))
-    holdout_start = int(len(times) * (1 - spec.holdout))
-    edges = np.linspace(0, holdout_start, spec.folds + 1).astype(np.int64)
-    fold_edges = tuple(int(times[i]) for i in edges[:-1]) + (int(times[holdout_start]),)
-    return Segments(fold_edges=fold_edges, end=int(times[-1]) + 1)
+    ready = max(int(market[s].ts[min(warmup, len(market[s]) - 1)]) for s in market.symbols)
+    return times[times >= ready]
+
+
+def make_segments(market: MarketData, spec: WalkForwardSpec, warmup: int) -> Segments:
+    """Equal-count train folds, then validation and test, over the union time axis after the
+    warm-up (see data_check for the minimum sizes)."""
+    times = usable_times(market, warmup)
+    n = times.shape[0]
+    train_end = int(n * (1 - spec.validation - spec.test))
+    val_end = int(n * (1 - spec.test))
+    edges = np.linspace(0, train_end, spec.folds + 1).astype(np.int64)
+    fold_edges = tuple(int(times[i]) for i in edges[:-1]) + (int(times[train_end]),)
+    end = int(times[-1]) + market.bar_ns  # one bar past the last bar's open
+    return Segments(fold_edges=fold_edges, validation=(int(times[train_end]), int(times[val_end])),
+                    test=(int(times[val_end]), end), end=end)
 
 
 def slice_market(market: MarketData, features: FEATURES, start: int,

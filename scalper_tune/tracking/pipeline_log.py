@@ -13,16 +13,20 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+from mlflow.entities import Dataset, DatasetInput, InputTag
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
 from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
 from scalper_tune.tracking.store import RetryingClient, open_client
 
 TOP_CHILDREN = 10
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")  # UI opens on runs
+NOTE = "mlflow.note.content"  # a run's description in the UI
 
 
 def _config_hash(exp: Experiment) -> str:
@@ -63,10 +67,29 @@ class PipelineTracker:
             state.update(mlflow_uri=uri, mlflow_parent=tracker.parent,
                          mlflow_experiment=tracker.experiment_id)
             folder.save_state(state)
-            tracker.log(tracker.parent, params={"seed": exp.seed, "account": exp.account,
-                                                "folds": exp.walk_forward.folds,
-                                                "holdout": exp.walk_forward.holdout})
+            tracker.log(tracker.parent, params={
+                "seed": exp.seed, "account": exp.account, "folds": exp.walk_forward.folds,
+                "validation": exp.walk_forward.validation, "test": exp.walk_forward.test})
         return cls(folder, tracker, state)
+
+    def dataset(self, market: MarketData, data_hash: str, exp: Experiment) -> None:
+        """The dataset as the parent run's MLflow input (name, content hash, source), so the runs
+        table says what each run was tuned on; the experiment opens on its training runs."""
+        if not self._once("dataset"):
+            return
+        self.t.client.set_experiment_tag(self.t.experiment_id, *EXPERIMENT_KIND)
+        data = exp.data
+        source = (f"synthetic:{json.dumps(dataclasses.asdict(data.synthetic), sort_keys=True)}"
+                  if data.synthetic is not None else str(data.path))
+        name = (f"synthetic-{data.synthetic.assets}x{data.synthetic.bars}-seed{data.synthetic.seed}"
+                if data.synthetic is not None else Path(str(data.path)).name)
+        schema = json.dumps({"symbols": list(market.symbols), "bar_seconds": market.bar_seconds,
+                             "rows": {s: len(market[s]) for s in market.symbols}})
+        self.t.client.log_inputs(self.t.parent, datasets=[DatasetInput(
+            Dataset(name=name, digest=data_hash[:36], source_type="local" if data.path else
+                    "synthetic", source=source, schema=schema),
+            tags=[InputTag("mlflow.data.context", "training")])])
+        self._done("dataset")
 
     def _once(self, phase: str) -> bool:
         """True when `phase` still has to be logged for this run folder; then the runs of an
@@ -116,43 +139,54 @@ class PipelineTracker:
         self._done("regimes")
 
     def phase1(self, table: pd.DataFrame, folder, grid, timings) -> None:
+        """The screen on train: the table as an artifact, a heatmap, the top cells as runs."""
         if not self._once("phase1"):
             return
-        run = self.t.open_child("phase1", tags={"phase": "phase1"})
-        best = table.loc[table["confirmed"]].sort_values("engine_consistency", ascending=False)
+        run = self.t.open_child("phase1", tags={"phase": "phase1", "segment": "train"})
+        best = table.loc[table["confirmed"]].sort_values("engine_robustness", ascending=False)
         self.t.log(run, params={"combinations": len(table)},
-                   metrics={"best_consistency": best["engine_consistency"].iloc[0],
+                   metrics={"best_train_robustness": best["engine_robustness"].max()
+                            if len(best) else float("nan"),
+                            "judged": int(table["judged"].sum()),
+                            "passes_filters_train": int(table["passes_train"].sum()),
                             **self._timing(timings, "phase1")})
         with tempfile.TemporaryDirectory() as tmp:
             paths = [folder.path / "phase1.parquet"]
             axes = [a for a in ("z_window", "entry_z") if a in grid and len(grid[a]) > 1]
-            if len(axes) == 2:
-                paths.append(plots.phase1_heatmap(table, axes[0], axes[1], "consistency",
+            if len(axes) == 2 and table["robustness_train"].notna().any():
+                paths.append(plots.phase1_heatmap(table, axes[0], axes[1], "robustness_train",
                                                   Path(tmp)))
             self.t.artifacts(run, paths)
         for rank, (_, row) in enumerate(best.head(TOP_CHILDREN).iterrows(), start=1):
             self.t.child(f"phase1-top{rank:02d}", params=_params(row),
-                         metrics={"consistency": row["consistency"],
-                                  "engine_consistency": row["engine_consistency"],
-                                  "sharpe_mean": row["sharpe_mean"], "trades": row["trades"]},
-                         tags={"phase": "phase1"}, parent=run)
+                         metrics={"train_robustness": row["robustness_train"],
+                                  "engine_train_robustness": row["engine_robustness"],
+                                  "train_consistency": row["consistency"],
+                                  "train_sharpe": row["sharpe_train"], "train_trades": row["trades"]},
+                         tags={"phase": "phase1", "segment": "train"}, parent=run)
         self.t.finish(run)
         self.t.log(self.t.parent, metrics=self._timing(timings, "phase1"))
         self._done("phase1")
 
     def refine(self, table: pd.DataFrame, timings) -> None:
+        """One run per refinement trial: its train robustness (absent, with the reason as a
+        tag, when it could not be judged) and fold Sharpes."""
         if table.empty or not self._once("refine"):
             return
-        run = self.t.open_child("refine", tags={"phase": "refine"})
+        run = self.t.open_child("refine", tags={"phase": "refine", "segment": "train"})
         self.t.log(run, params={"trials": len(table)},
-                   metrics={"best_score": table["score"].iloc[0], **self._timing(timings, "refine")})
+                   metrics={"best_train_robustness": table["robustness"].max(),
+                            **self._timing(timings, "refine")})
         for _, row in table.iterrows():
-            metrics = {"score": row["score"], "folds_done": row["folds_done"],
-                       "trades": row["trades"]}
-            metrics.update({c: row[c] for c in table.columns if c.startswith("sharpe_f")})
+            metrics = {"train_robustness": row["robustness"], "folds_done": row["folds_done"],
+                       "train_trades": row["trades"]}
+            metrics.update({f"train_{c}": row[c] for c in table.columns
+                            if c.startswith("sharpe_f")})
+            tags = {"phase": "refine", "segment": "train", "tune_trial_id": str(row["trial_id"])}
+            if row["reason"]:
+                tags["not_judged"] = row["reason"]
             self.t.child(f"refine-{int(row['trial_number']):03d}", params=_params(row),
-                         metrics=metrics, parent=run,
-                         tags={"phase": "refine", "tune_trial_id": str(row["trial_id"])})
+                         metrics=metrics, parent=run, tags=tags)
         self.t.finish(run)
         self.t.log(self.t.parent, metrics=self._timing(timings, "refine"))
         self._done("refine")
@@ -160,55 +194,83 @@ class PipelineTracker:
     def phase2(self, table: pd.DataFrame, pbo: float, timings) -> None:
         if not self._once("phase2"):
             return
-        run = self.t.open_child("phase2", tags={"phase": "phase2"})
-        self.t.log(run, params={"candidates": len(table)},
-                   metrics={"pbo": pbo, "best_robustness": table["robustness"].iloc[0],
+        run = self.t.open_child("phase2", tags={"phase": "phase2",
+                                                "segment": "train + validation"})
+        first = table.iloc[0] if len(table) else {}
+        self.t.log(run, params={"candidates": len(table),
+                                "pbo_rule": first.get("pbo_rule", "") if len(table) else ""},
+                   metrics={"pbo": pbo, "best_robustness": table["robustness"].max(),
+                            "n_trials": first.get("n_trials", float("nan")),
+                            "n_effective": first.get("n_effective", float("nan")),
                             **self._timing(timings, "phase2")})
         self.t.artifacts(run, [self.folder.path / "phase2.parquet"])
         self.t.finish(run)
         self.t.log(self.t.parent, metrics={"pbo": pbo, **self._timing(timings, "phase2")})
         self._done("phase2")
 
-    def phase3_and_finalists(self, phase2, phase3, market, features, segments, ctx, timings,
-                             best) -> None:
+    def phase3_and_finalists(self, phase2, phase3, test, prep, ctx, timings, best) -> None:
+        """The stress table, one run per finalist (figures named by segment, the validation
+        equity curve, drawdown and regime plots, its stress rows), the chosen configuration on
+        the parent run."""
         if not self._once("phase3"):
             return
         exp = ctx.exp
-        run = self.t.open_child("phase3", tags={"phase": "phase3"})
+        run = self.t.open_child("phase3", tags={"phase": "phase3", "segment": "validation"})
         self.t.log(run, metrics=self._timing(timings, "phase3"))
-        if self.folder.has("phase3.parquet"):
-            self.t.artifacts(run, [self.folder.path / "phase3.parquet"])
+        paths = [self.folder.path / n for n in ("phase3.parquet", "test.parquet")
+                 if self.folder.has(n)]
+        self.t.artifacts(run, paths)
+        val_market, val_features = prep.segment("validation")
+        tests = {int(r["index"]): r for _, r in test.iterrows()}
         for rank, row in enumerate(phase2.head(exp.robustness.finalists).itertuples(), start=1):
             params = {k: getattr(row, k) for k in PARAMS}
             params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
-            result = backtest(market, features, params, exp.costs, exp.account)
+            result = backtest(val_market, val_features, params, exp.costs, exp.account)
             metrics = {c: getattr(row, c) for c in phase2.columns
-                       if isinstance(getattr(row, c), (int, float)) and c != "index"}
+                       if isinstance(getattr(row, c), (int, float)) and c != "index"
+                       and not c.startswith(("reg_", "sa_f", "m1", "m2", "m3", "m4"))}
+            if row.index in tests:
+                metrics.update({c: tests[row.index][c] for c in test.columns
+                                if c.startswith("test_")})
             stress = phase3[phase3["index"] == row.index] if not phase3.empty else phase3
             for s in stress.itertuples():
-                metrics[f"stress_{s.scenario}_sharpe"] = s.sharpe
-                metrics[f"stress_{s.scenario}_passed"] = float(s.passed)
+                metrics[f"val_stress_{s.scenario}_sharpe"] = s.sharpe
+                metrics[f"val_stress_{s.scenario}_passed"] = float(s.passed)
             child = self.t.child(f"finalist-{rank}", params=params, metrics=metrics,
                                  tags={"phase": "phase3", "source": row.source}, parent=run)
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp)
-                paths = plots.equity_and_drawdown(result.equity, out, "finalist")
+                paths = plots.equity_and_drawdown(result.equity, out, "finalist_validation")
                 regimes = {c.replace("regime_sharpe_", ""): getattr(row, c)
                            for c in phase2.columns if c.startswith("regime_sharpe_")}
-                paths.append(plots.regime_bars(regimes, out, "finalist"))
+                paths.append(plots.regime_bars(regimes, out, "finalist_train"))
                 if not stress.empty:
-                    stress_path = out / "stress.csv"
+                    stress_path = out / "stress_validation.csv"
                     stress.to_csv(stress_path, index=False)
                     paths.append(stress_path)
                 self.t.artifacts(child, paths)
         self.t.finish(run)
+        meta = best["meta"]
+        metrics = {"chosen_robustness": meta["robustness"], "chosen_dsr_train": meta["dsr"],
+                   "n_trials": meta["n_trials"], "n_effective": meta["n_effective"]}
+        for seg, figures in (("train", meta["train"]), ("val", meta["validation"]),
+                             ("test", meta["test"])):
+            metrics.update({f"chosen_{seg}_{k}": v for k, v in figures.items()
+                            if isinstance(v, (int, float))})
         self.t.log(self.t.parent, params={f"best_{k}": v for k, v in best["params"].items()},
-                   metrics={k: v for k, v in best["meta"].items()
-                            if isinstance(v, (int, float)) and not isinstance(v, bool)
-                            and math.isfinite(v)})
+                   metrics={k: v for k, v in metrics.items()
+                            if v is not None and math.isfinite(float(v))})
+        self.t.tag(self.t.parent, {"chosen": meta["source"],
+                                   "passes_filters_validation": str(meta["passes_filters"])})
         self.t.artifacts(self.t.parent, [self.folder.path / "best_config.yaml"])
         self._done("phase3")
 
-    def close(self, timings: Mapping[str, float]) -> None:
+    def close(self, timings: Mapping[str, float], summary: str = "",
+              outcome: str = "chosen") -> None:
+        """Timings on the parent run, the summary as its description, and the outcome."""
         self.t.log(self.t.parent, metrics=dict(timings))
+        tags = {"outcome": outcome}
+        if summary:
+            tags[NOTE] = summary
+        self.t.tag(self.t.parent, tags)
         self.t.finish(self.t.parent)

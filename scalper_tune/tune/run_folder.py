@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import time
@@ -17,7 +18,7 @@ import pyarrow as pa
 from scalper_tune.config.experiment import Experiment, LoadedExperiment
 from scalper_tune.errors import ConfigError, DataError, UsageError
 from scalper_tune.tracking.pipeline_log import PipelineTracker
-from scalper_tune.tune.keys import atomic_parquet, atomic_text
+from scalper_tune.store import atomic_parquet, atomic_text
 
 
 @dataclass
@@ -44,7 +45,7 @@ class RunFolder:
                 raise UsageError(f"--resume {path}: not a run folder (no state.json).")
             folder = cls(path.resolve())
             folder._check_same_experiment(loaded)
-            print(f"resuming {path}")
+            logging.getLogger("scalper_tune.run").info(f"resuming {path}")
             return folder
         path = cls._new_path(base, exp.output.runs_dir)
         run_id = path.name

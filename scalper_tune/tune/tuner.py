@@ -1,12 +1,13 @@
 """Running one phase as a Ray Tune experiment: Tuner set-up, restore after a driver failure, and a
-one-line progress report per phase instead of Tune's table."""
+one-line progress report per finished trial instead of Tune's table (on the `scalper_tune.run`
+logger, which the CLI prints)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,15 +23,17 @@ from scalper_tune.tune.ray_connect import init_ray as connect
 # Tune snapshots the experiment (trials + searcher state) at most this often (seconds); the
 # default (at least 10 s) would lose every trial of a short phase to a driver kill.
 CHECKPOINT_PERIOD_S = "2"
+log = logging.getLogger("scalper_tune.run")
 
 
 class ProgressLine(Callback):
-    """Prints `phase: done/total trials, best so far, ETA` as trials finish. Its count survives
-    Tuner.restore (get_state/set_state)."""
+    """Logs `phase: done/total trials, best judged <label> so far, ETA` as trials finish (the
+    best of `metric` where it is a finite number: "none judged yet" until one is). Its count
+    survives Tuner.restore (get_state/set_state)."""
 
     def __init__(self, phase: str, total: int, metric: str, label: str | None = None):
         self.phase, self.total, self.metric = phase, total, metric
-        self.label = label or metric
+        self.label = metric if label is None else label  # "": no best figure shown
         self.done = 0
         self.best = float("-inf")
         self.started = time.perf_counter()
@@ -46,20 +49,20 @@ class ProgressLine(Callback):
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         """A trial failed (its node or worker died) and Tune retries it."""
-        print(f"  {self.phase}: a trial failed ({_first_line(trial)}); Tune retries it "
-              f"(failure {trial.run_metadata.num_failures} of {trial.max_failures} allowed)",
-              flush=True)
+        log.info(f"  {self.phase}: a trial failed ({_first_line(trial)}); Tune retries it "
+                 f"(failure {trial.run_metadata.num_failures} of {trial.max_failures} allowed)")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
         value = (trial.last_result or {}).get(self.metric)
-        if isinstance(value, (int, float)) and value > self.best:
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > self.best:
             self.best = float(value)
         elapsed = time.perf_counter() - self.started
         eta = elapsed / self.done * max(0, self.total - self.done)
-        best = f"{self.best:.3f}" if self.best > float("-inf") else "-"
-        print(f"  {self.phase}: {self.done}/{self.total} trials, best {self.label} {best}, "
-              f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s", file=sys.stdout, flush=True)
+        best = ("" if self.label == "" else f"best {self.label} {self.best:.3f}, "
+                if self.best > float("-inf") else "none judged yet, ")
+        log.info(f"  {self.phase}: {self.done}/{self.total} trials, {best}"
+                 f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s")
 
 
 def _first_line(trial) -> str:
@@ -114,7 +117,7 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
         if damage:
             _start_again(path, name, damage)
         else:
-            print(f"  {name}: continuing the interrupted Tune experiment {path}", flush=True)
+            log.info(f"  {name}: continuing the interrupted Tune experiment {path}")
             try:
                 grid = Tuner.restore(str(path), trainable=wrapped, resume_unfinished=True,
                                      restart_errored=True).fit()
@@ -170,8 +173,8 @@ def _lost_to_nodes(grid) -> str | None:
 def _start_again(path: Path, name: str, why: str) -> None:
     """Set Tune's experiment aside (kept for inspection) so the phase starts afresh."""
     aside = _move_aside(path)
-    print(f"  {name}: cannot continue Tune's experiment ({why}); kept as {aside.name}, "
-          "starting the phase again (stored trial work is reused)", flush=True)
+    log.info(f"  {name}: cannot continue Tune's experiment ({why}); kept as {aside.name}, "
+             "starting the phase again (stored trial work is reused)")
 
 
 def _checked(grid, name: str, total: int, metric: str, max_failures: int):

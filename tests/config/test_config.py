@@ -24,7 +24,9 @@ name: t
 seed: 3
 search_space: space.yaml
 data:
-  synthetic: {assets: 2, bars: 2000}
+  synthetic: {assets: 2, bars: 5000}
+features: {baseline_window: 30, timeframes: [1, 5]}
+walk_forward: {folds: 4}
 """
 
 
@@ -55,19 +57,19 @@ def test_paths_resolve_relative_to_the_file(tmp_path, monkeypatch):
 
 BAD_EXPERIMENTS = {
     "unknown_key": (GOOD_EXPERIMENT + "sead: 4\n", "exp.yaml: sead: unknown key; did you mean 'seed'?"),
-    "nested_unknown": (GOOD_EXPERIMENT.replace("bars: 2000", "barz: 2000"),
+    "nested_unknown": (GOOD_EXPERIMENT.replace("bars: 5000", "barz: 2000"),
                        "data.synthetic.barz: unknown key; did you mean 'bars'?"),
     "wrong_type": (GOOD_EXPERIMENT.replace("seed: 3", "seed: three"),
                    "exp.yaml: seed: expected an integer, got 'three'"),
     "bool_is_not_int": (GOOD_EXPERIMENT.replace("seed: 3", "seed: true"), "seed: expected an integer"),
-    "bad_value": (GOOD_EXPERIMENT.replace("bars: 2000", "bars: 5"), "data.synthetic.bars: must be"),
-    "bad_crash": (GOOD_EXPERIMENT.replace("bars: 2000", "bars: 2000, crash: 2008"),
+    "bad_value": (GOOD_EXPERIMENT.replace("bars: 5000", "bars: 5"), "data.synthetic.bars: must be"),
+    "bad_crash": (GOOD_EXPERIMENT.replace("bars: 5000", "bars: 5000, crash: 2008"),
                   "data.synthetic.crash: must be one of none, 2022"),
     "missing_space": (GOOD_EXPERIMENT.replace("space.yaml", "nope.yaml"),
                       "search_space: nope.yaml not found"),
-    "missing_data": (GOOD_EXPERIMENT.replace("synthetic: {assets: 2, bars: 2000}", "path: nodata"),
+    "missing_data": (GOOD_EXPERIMENT.replace("synthetic: {assets: 2, bars: 5000}", "path: nodata"),
                      "data.path: nodata not found"),
-    "both_sources": (GOOD_EXPERIMENT.replace("synthetic: {assets: 2, bars: 2000}",
+    "both_sources": (GOOD_EXPERIMENT.replace("synthetic: {assets: 2, bars: 5000}",
                                              "synthetic: {}\n  path: x"),
                      "give exactly one of data.synthetic or data.path"),
     "required": ("name: t\n", "search_space: required key is missing"),
@@ -117,8 +119,12 @@ def test_bad_search_space(tmp_path, case):
 def test_check_command_exit_codes(cli, tmp_path):
     ok = cli("check", _write(tmp_path))
     assert ok.code == 0 and "grid of 4 combinations" in ok.out
+    assert "needs" in ok.out and "warm-up" in ok.out
     bad = cli("check", _write(tmp_path, experiment=GOOD_EXPERIMENT + "sead: 4\n"))
     assert bad.code == 2 and "did you mean 'seed'" in bad.err and bad.err.count("\n") == 1
+    short = cli("check", _write(tmp_path, experiment=GOOD_EXPERIMENT.replace("bars: 5000", "bars: 3000")))
+    assert short.code == 3 and "2 symbols x 3,000 bars: too little data" in short.err
+    assert short.err.count("\n") == 1 and "walk_forward.folds" in short.err
 
 
 def test_check_in_a_real_process_has_no_traceback(tmp_path):

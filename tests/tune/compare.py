@@ -17,7 +17,7 @@ def assert_same_results(run: Path, reference: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(run / "refine.parquet").drop(columns="trial_id"),
                                   pd.read_parquet(reference / "refine.parquet")
                                   .drop(columns="trial_id"))
-    for name in ("phase2.parquet", "phase3.parquet"):
+    for name in ("phase2.parquet", "phase3.parquet", "test.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(run / name),
                                       pd.read_parquet(reference / name))
 

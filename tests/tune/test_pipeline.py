@@ -34,12 +34,13 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     (tmp_path / "one").mkdir()
     first = _run_in(tmp_path / "one", cli)
     for name in ("phase1.parquet", "refine.parquet", "phase2.parquet", "phase3.parquet",
-                 "best_config.yaml", "experiment.yaml", "state.json"):
+                 "test.parquet", "best_config.yaml", "experiment.yaml", "state.json"):
         assert (first / name).is_file(), name
     phase1 = pd.read_parquet(first / "phase1.parquet")
     assert len(phase1) == 32 and phase1["combo_id"].tolist() == list(range(32))
-    assert phase1["confirmed"].sum() == 6 and {"consistency", "engine_consistency",
-                                               "sharpe_f0", "sharpe_f3"} <= set(phase1.columns)
+    assert phase1["confirmed"].sum() == 6 and {
+        "consistency", "robustness_train", "engine_robustness", "plateau", "passes_train",
+        "max_dd_train", "sharpe_f0", "sharpe_f3"} <= set(phase1.columns)
     phase3 = pd.read_parquet(first / "phase3.parquet")
     assert {"crash_2022", "fees_x2", "spreads_x3", "latency_plus2"} <= set(phase3["scenario"])
     assert phase3["reason"].str.contains("Sharpe").all()
@@ -54,7 +55,8 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     for tag in ("data_hash", "config_hash", "git_commit", "scalper_tune.version"):
         assert parent.data.tags.get(tag), tag
     for metric in ("phase1_wall_s", "phase1_kernel_s", "phase1_bar_evals", "refine_wall_s",
-                   "phase2_wall_s", "phase3_wall_s", "pbo"):
+                   "phase2_wall_s", "phase3_wall_s", "pbo", "chosen_val_sharpe",
+                   "chosen_test_sharpe", "n_trials", "n_effective"):
         assert metric in parent.data.metrics, metric
     by_name = {r.info.run_name: r for r in runs}
     for phase in ("regimes", "phase1", "refine", "phase2", "phase3"):
@@ -70,7 +72,7 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     assert len(refine_trials) == 6 == len(refine)
     # the Optuna study, written from Tune's final snapshot of the searcher
     study = optuna.load_study(study_name="refine", storage=f"sqlite:///{first / 'optuna.db'}")
-    assert len(study.trials) == 6 and study.best_value == refine["score"].max()
+    assert len(study.trials) == 6 and study.best_value == refine["robustness"].max()
     artifacts = [a.path for a in client.list_artifacts(by_name["phase1"].info.run_id)]
     assert "phase1.parquet" in artifacts
     local = client.download_artifacts(by_name["phase1"].info.run_id, "phase1.parquet",
@@ -78,7 +80,8 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     assert len(pd.read_parquet(local)) == 32
     finalist = by_name["finalist-1"]
     names = {a.path for a in client.list_artifacts(finalist.info.run_id)}
-    assert {"finalist_equity.png", "finalist_drawdown.png", "finalist_regimes.png"} <= names
+    assert {"finalist_validation_equity.png", "finalist_validation_drawdown.png",
+            "finalist_train_regimes.png"} <= names
     assert counts["phase3"] >= 3
 
     # best_config.yaml loads into backtest --params

@@ -10,7 +10,7 @@ from ray.tune import TuneConfig
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-from scalper_tune.tune.refine import ResumableASHA
+from scalper_tune.tune.asha import ResumableASHA
 from scalper_tune.tune.tuner import init_ray, run_phase
 
 MAX_T = 8
@@ -73,7 +73,7 @@ def test_restored_trials_rebuild_the_rungs_and_later_decisions():
 
 
 @pytest.mark.parametrize("torn", ["experiment_state-*.json", "callback-states-*.pkl"])
-def test_a_torn_snapshot_starts_the_phase_again(tmp_path, ray_session, capsys, torn):
+def test_a_torn_snapshot_starts_the_phase_again(tmp_path, ray_session, run_log, torn):
     init_ray(None, verbose=False)
 
     def trainable(config):  # nested: pickled by value, whatever the workers' folder
@@ -90,7 +90,7 @@ def test_a_torn_snapshot_starts_the_phase_again(tmp_path, ray_session, capsys, t
     for file in files:  # a kill in the middle of Tune's copy
         file.write_bytes(file.read_bytes()[:40])
     grid = phase()
-    out = capsys.readouterr().out
+    out = "\n".join(run_log)
     assert "cannot continue Tune's experiment" in out
     assert "toy.interrupted-1" in out
     assert (tmp_path / "toy.interrupted-1").is_dir()

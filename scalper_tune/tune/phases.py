@@ -1,0 +1,310 @@
+"""Each phase of a run as a Ray Tune experiment: what goes into the object store, the trials, and
+the phase's table written atomically into the run folder. The phase logic itself is in
+`scalper_tune.workflow` (Ray-free); this module only runs it through Tune.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from ray import tune
+from ray.tune import TuneConfig
+from ray.tune.search import ConcurrencyLimiter
+
+from scalper_tune.config.experiment import LoadedExperiment
+from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.store import work_key
+from scalper_tune.tune.asha import ResumableASHA, export_study, make_searcher, tune_space
+from scalper_tune.tune.run_folder import RunFolder
+from scalper_tune.tune.trainables import (chunk_table, job_trainable, phase1_trainable,
+                                          read_jobs, refine_trainable)
+from scalper_tune.tune.tuner import last_results, run_phase
+from scalper_tune.workflow import candidates as cand
+from scalper_tune.workflow.choose import finalists
+from scalper_tune.workflow.prepare import Prepared
+from scalper_tune.workflow.refine import fold_order
+from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen)
+from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
+
+log = logging.getLogger("scalper_tune.run")
+
+
+@dataclass
+class RunContext:
+    """What every phase of one run shares."""
+
+    loaded: LoadedExperiment
+    folder: RunFolder
+    prep: Prepared
+    verbose: bool
+    run_key: str  # hash of the data and the whole experiment: part of every stored work key
+    timings: dict = field(default_factory=dict)
+    # this driver invocation (trials report it: a resume tells its own work from restored trials)
+    attempt: str = field(default_factory=lambda: f"{os.getpid()}-{time.time_ns()}")
+
+    @property
+    def exp(self):
+        return self.loaded.experiment
+
+    def run(self, name: str, trainable, param_space: dict, total: int, metric: str,
+            make_config=None, label: str | None = None):
+        exp = self.exp
+        config = make_config or (lambda: TuneConfig(
+            metric=metric, mode="max", reuse_actors=True,
+            max_concurrent_trials=exp.ray.max_concurrent))
+        return run_phase(name, trainable, param_space, self.folder.path / "tune", config,
+                         exp.ray.cpus_per_trial, exp.ray.max_failures, total, metric,
+                         self.verbose, label=label)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def phase1(ctx: RunContext) -> pd.DataFrame:
+    """The grid screen (chunks as Tune trials), then plateau and confirmation on the driver."""
+    exp, space, prep = ctx.exp, ctx.loaded.space, ctx.prep
+    if ctx.folder.has("phase1.parquet"):
+        log.info("phase1: done earlier, read from disk")
+        return ctx.folder.read_table("phase1.parquet")
+    started = time.perf_counter()
+    combos = enumerate_grid(space.grid)
+    size = exp.phase1.chunk_size
+    n_chunks = math.ceil(len(combos) / size)
+    key = work_key(ctx.run_key, space.grid, size)
+    out_dir = ctx.folder.path / "phase1_chunks"
+    folds = prep.folds()
+    trainable = tune.with_parameters(
+        phase1_trainable, folds=folds, combos=combos, exp=exp, threads=exp.ray.cpus_per_trial,
+        chunk_size=size, out_dir=str(out_dir), key=key, attempt=ctx.attempt)
+    tune_started = time.perf_counter()
+    grid = ctx.run("phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
+                   n_chunks, "best_robustness", label="train robustness")
+    t = ctx.timings
+    t["phase1_tune_wall_s"] = time.perf_counter() - tune_started
+    frame = last_results(grid)
+    t["phase1_kernel_s"] = float(frame["kernel_s"].sum())
+    t["phase1_bar_evals"] = float(frame["bar_evals"].sum())
+    count_work(t, "phase1", "chunks", frame, ctx.attempt, np.ones(len(frame)),
+               frame["reused"].astype(float))
+    table = combos.merge(chunk_table(out_dir, key, n_chunks), on="combo_id")
+    table = finish_screen(table.sort_values("combo_id").reset_index(drop=True), space.grid, exp)
+    table = confirm(prep.fold_data(), table, exp)
+    t["phase1_confirm_wall_s"] = time.perf_counter() - started - t["phase1_tune_wall_s"]
+    ctx.folder.write_table(table, "phase1.parquet")
+    t["phase1_wall_s"] = time.perf_counter() - started
+    judged = int(table["judged"].sum())
+    best = table.loc[table["confirmed"], "engine_robustness"].max()
+    log.info(f"phase1: {len(table):,} combinations in {n_chunks} chunks"
+             + resumed_work(t, "phase1", "chunks") + f", {t['phase1_wall_s']:.1f} s; "
+             f"{judged:,} judged, {int(table['passes_train'].sum()):,} pass the filters on "
+             "train; best confirmed train robustness "
+             + (f"{best:.3f}" if np.isfinite(best) else "n/a (nothing judged)"))
+    return table
+
+
+def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
+    """Optuna TPE + ResumableASHA around the best confirmed cell, on the train robustness."""
+    exp, space, prep = ctx.exp, ctx.loaded.space, ctx.prep
+    if ctx.folder.has("refine.parquet"):
+        log.info("refine: done earlier, read from disk")
+        return ctx.folder.read_table("refine.parquet")
+    if not exp.refine.enabled or not space.refine:
+        return pd.DataFrame()
+    started = time.perf_counter()
+    confirmed = phase1_table.loc[phase1_table["confirmed"]]
+    best_row = confirmed.sort_values(["engine_robustness", "combo_id"],
+                                     ascending=[False, True]).iloc[0]
+    fixed = {k: _plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
+    start_point = {k: _plain(best_row[k]) for k in space.refine}
+    param_space = dict(fixed, **tune_space(space.refine, prep.windows))
+    folds = prep.folds()
+    order = fold_order(len(folds), exp.seed)
+
+    def make_config() -> TuneConfig:
+        return TuneConfig(
+            metric="objective", mode="max",
+            # one trial at a time: TPE's next suggestion depends on every finished trial
+            search_alg=ConcurrencyLimiter(make_searcher(exp.seed, start_point), max_concurrent=1),
+            scheduler=ResumableASHA(time_attr="folds_done", max_t=len(folds),
+                                    grace_period=min(exp.refine.grace_folds, len(folds)),
+                                    reduction_factor=exp.refine.reduction_factor),
+            num_samples=exp.refine.trials, reuse_actors=True)
+
+    lookup = phase1_table[list(space.grid) + ["robustness_raw"]]
+    trainable = tune.with_parameters(refine_trainable, folds=folds, order=order, exp=exp,
+                                     grid=space.grid, phase1=lookup,
+                                     threads=exp.ray.cpus_per_trial,
+                                     out_dir=str(ctx.folder.path / "refine_trials"),
+                                     key=ctx.run_key, attempt=ctx.attempt)
+    results = ctx.run("refine", trainable, param_space, exp.refine.trials, "robustness",
+                      make_config=make_config, label="train robustness")
+    export_study(ctx.folder.path / "tune" / "refine", ctx.folder.path / "optuna.db")
+    table = refine_table(results, fixed, ctx)
+    ctx.folder.write_table(table, "refine.parquet")
+    t = ctx.timings
+    t["refine_wall_s"] = time.perf_counter() - started
+    frame = last_results(results)
+    t["refine_kernel_s"] = float(frame["time_total_s"].sum())
+    count_work(t, "refine", "folds", frame, ctx.attempt, frame["folds_done"],
+               frame["reused_folds"])
+    t["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
+    best = table["robustness"].max()
+    log.info(f"refine: {len(table)} trials, {int((table['folds_done'] == len(folds)).sum())} ran "
+             "every fold" + resumed_work(t, "refine", "folds")
+             + ", best train robustness " + (f"{best:.3f}" if np.isfinite(best) else
+                                             "n/a (none judged)")
+             + f" ({t['refine_wall_s']:.1f} s)")
+    return table
+
+
+def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
+    """refine.parquet: one row per trial, its parameters, robustness (NaN when not judged, with
+    the reason) and its stored per-fold results, ordered by robustness."""
+    from scalper_tune.store import WorkStore
+    from scalper_tune.workflow.refine import as_table, objective
+    from scalper_tune.workflow.evaluation import judge
+
+    exp = ctx.exp
+    store = WorkStore(ctx.folder.path / "refine_trials")
+    rows = []
+    for r in results:
+        params = {k: _plain(v) for k, v in dict(fixed, **r.config).items()}
+        full = dict({k: PARAMS[k].default for k in PARAM_NAMES}, **params)
+        m = r.metrics
+        stored = store.json("refine", work_key(ctx.run_key, full), list)[0]
+        order = [int(f) for f in m["folds_order"]]
+        done = {f: res for f, res in zip(order, stored)}
+        table = as_table(done)
+        j = judge(table, exp, ctx.prep.market.bar_seconds)
+        row = dict(full, trial_id=m["trial_id"], robustness=float(m["robustness"]),
+                   reason=m["reason"], folds_done=int(m["folds_done"]), plateau=m["plateau"],
+                   trial_number=int(str(m["experiment_tag"]).split("_")[0]) - 1)
+        row.update(table.iloc[0].to_dict())
+        row.update({c: j[c].iloc[0] for c in ("trades", "consistency", "sr_train", "skew_train",
+                                              "kurt_train", "regime_weighted")})
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values(["robustness", "trial_number"], ascending=[False, True],
+                                         na_position="last")
+    return out.reset_index(drop=True)
+
+
+def _evaluate(payload: dict, job: dict) -> dict:
+    params = {k: job[k] for k in PARAM_NAMES}
+    return cand.evaluate_candidate(payload["folds"], payload["train"], payload["validation"],
+                                   params, payload["exp"])
+
+
+def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFrame
+           ) -> tuple[pd.DataFrame, float]:
+    """The candidates on train + validation (event engine) as Tune jobs; scored on the driver."""
+    exp, prep = ctx.exp, ctx.prep
+    if ctx.folder.has("phase2.parquet"):
+        log.info("phase2: done earlier, read from disk")
+        table = ctx.folder.read_table("phase2.parquet")
+        return table, float(table["pbo"].iloc[0]) if len(table) else float("nan")
+    started = time.perf_counter()
+    folds = exp.walk_forward.folds
+    rows = cand.select_candidates(phase1_table, refine_table_, exp.robustness.candidates, folds)
+    jobs = [dict(row, index=i) for i, row in enumerate(rows)]
+    payload = {"folds": prep.fold_data(), "train": prep.segment("train"),
+               "validation": prep.segment("validation"), "exp": exp}
+    results = run_jobs(ctx, "phase2", _evaluate, payload, jobs, "val_sharpe",
+                       label="validation Sharpe")
+    table = pd.DataFrame([dict(job, **res) for job, res in zip(jobs, results)])
+    trials = pd.concat([phase1_table, refine_table_], ignore_index=True) if not \
+        refine_table_.empty else phase1_table
+    n_trials = len(phase1_table) + len(refine_table_) + exp.selection.prior_trials
+    stats = cand.trial_statistics(trials, exp.seed)
+    table, pbo = cand.score(table, exp, n_trials, stats["n_effective"], stats["sr_variance"],
+                            prep.market.bar_seconds)
+    ctx.folder.write_table(table, "phase2.parquet")
+    t = ctx.timings
+    t["phase2_wall_s"] = time.perf_counter() - started
+    t["phase2_bar_evals"] = float(len(jobs) * sum(len(prep.market[s]) for s in prep.market.symbols)
+                                  * (1 - exp.walk_forward.test))
+    best = table["robustness"].max() if len(table) else float("nan")
+    log.info(f"phase2: {len(table)} candidates scored on train + validation, N {n_trials:,} "
+             f"trials (effective {stats['n_effective']}), PBO "
+             + (f"{pbo:.2f}" if np.isfinite(pbo) else "n/a")
+             + ", best robustness " + (f"{best:.3f}" if np.isfinite(best) else "n/a")
+             + f" ({t['phase2_wall_s']:.1f} s)")
+    return table, pbo
+
+
+def _stress(payload: dict, job: dict) -> dict:
+    params = {k: job[k] for k in PARAM_NAMES}
+    exp = payload["exp"]
+    rows = run_stress(payload["scenarios"], params, exp.costs, exp.account, exp.stress)
+    return {"rows": rows, "passed": float(all(r["passed"] for r in rows))}
+
+
+def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
+    """Stress scenarios of the finalists on validation; the scenario markets built once."""
+    exp, prep = ctx.exp, ctx.prep
+    if ctx.folder.has("phase3.parquet"):
+        log.info("phase3: done earlier, read from disk")
+        return ctx.folder.read_table("phase3.parquet")
+    if not exp.stress.enabled:
+        return pd.DataFrame()
+    started = time.perf_counter()
+    top = finalists(phase2_table, exp)
+    jobs = [dict({k: _plain(r[k]) for k in PARAM_NAMES}, index=int(r["index"]),
+                 source=r["source"]) for _, r in top.iterrows()]
+    scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
+                                prep.spec, experiment_block(exp))
+    results = run_jobs(ctx, "phase3", _stress, {"scenarios": scenarios, "exp": exp}, jobs,
+                       "passed", label="")
+    rows = [dict(index=job["index"], source=job["source"], **s)
+            for job, res in zip(jobs, results) for s in res["rows"]]
+    table = pd.DataFrame(rows)
+    ctx.folder.write_table(table, "phase3.parquet")
+    t = ctx.timings
+    t["phase3_wall_s"] = time.perf_counter() - started
+    passed = table.groupby("index")["passed"].all()
+    log.info(f"phase3: {len(jobs)} finalists x {table.groupby('index').size().max()} scenarios "
+             f"on validation, {int(passed.sum())} pass every scenario "
+             f"({t['phase3_wall_s']:.1f} s)")
+    return table
+
+
+def run_jobs(ctx: RunContext, name: str, compute, payload: dict, jobs: list[dict],
+             metric: str, label: str | None = None) -> list:
+    """One Tune trial per job (grid search over the jobs); results read back from disk."""
+    out_dir = ctx.folder.path / f"{name}_results"
+    trainable = tune.with_parameters(job_trainable, compute=compute, payload=payload,
+                                     out_dir=str(out_dir), key=ctx.run_key, phase=name,
+                                     metric=metric)
+    grid = ctx.run(name, trainable, {"job": tune.grid_search(jobs)}, len(jobs), metric,
+                   label=label)
+    ctx.timings[f"{name}_kernel_s"] = float(last_results(grid)["time_total_s"].sum())
+    return read_jobs(out_dir, name, ctx.run_key, jobs)
+
+
+def count_work(timings: dict, phase: str, unit: str, frame: pd.DataFrame, attempt: str,
+               done, reused) -> None:
+    """Split a phase's work units (`done` per trial, `reused` of them read from stored work)
+    into computed and reused by this invocation and restored by Tune from an earlier one."""
+    now = (frame["attempt"] == attempt).to_numpy()
+    done, reused = np.asarray(done, dtype=float), np.asarray(reused, dtype=float)
+    timings[f"{phase}_{unit}_computed"] = float((done - reused)[now].sum())
+    timings[f"{phase}_{unit}_reused"] = float(reused[now].sum())
+    timings[f"{phase}_{unit}_restored"] = float(done[~now].sum())
+
+
+def resumed_work(timings: dict, phase: str, unit: str) -> str:
+    """' (resumed: 3 chunks restored by Tune, 2 reused from disk, 27 computed)', or '' when
+    this invocation computed everything."""
+    computed, reused, restored = (int(timings[f"{phase}_{unit}_{k}"])
+                                  for k in ("computed", "reused", "restored"))
+    if not (reused or restored):
+        return ""
+    return (f" (resumed: {restored} {unit} restored by Tune, {reused} reused from disk, "
+            f"{computed} computed)")
+

@@ -1,0 +1,91 @@
+"""One prepared dataset for every phase: the market, its causal features (with the entry mask
+and the regime labels), the segments, and the train folds as the prefilter's shared arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.config.search_space import SearchSpace
+from scalper_tune.data.market import MarketData
+from scalper_tune.engine import prefilter
+from scalper_tune.features.cache import build as build_features
+from scalper_tune.robustness.data_check import check_enough_data
+from scalper_tune.robustness.segments import Segments, make_segments, slice_market
+from scalper_tune.workflow.regimes import RegimeResult, label_and_mask, with_regimes
+
+FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+REFINE_EXTRA_WINDOWS = 6  # log-spaced windows of the refinement's z_window range
+
+
+def refine_windows(space: SearchSpace) -> tuple[int, ...]:
+    """The z_windows the screen and the refinement may use: the grid's, plus
+    REFINE_EXTRA_WINDOWS log-spaced windows of the refinement range (features are precomputed
+    per window, so z_window is refined over this set)."""
+    out = {int(w) for w in space.grid.get("z_window", (40,))}
+    rng = space.refine.get("z_window")
+    if rng is not None and rng.low is not None:
+        out |= {int(round(x)) for x in np.geomspace(rng.low, rng.high, REFINE_EXTRA_WINDOWS)}
+    return tuple(sorted(out))
+
+
+def feature_spec(exp: Experiment, windows) -> FeatureSpec:
+    """The experiment's feature settings with every window the search may use."""
+    return dataclasses.replace(exp.features, z_windows=tuple(sorted(
+        set(exp.features.z_windows) | {int(w) for w in windows})))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the phases share (the big arrays travel once through Ray's object store)."""
+
+    experiment: Experiment
+    space: SearchSpace
+    market: MarketData
+    data_hash: str
+    features: FEATURES  # with allow_entry and regime_label
+    regimes: RegimeResult
+    segments: Segments
+    windows: tuple[int, ...]
+    warmup: int
+    spec: FeatureSpec
+
+    def segment(self, name: str) -> tuple[MarketData, dict]:
+        """The market and features of a named segment ('train', 'validation', 'test')."""
+        return slice_market(self.market, self.features, *self.segments.named()[name])
+
+    def fold_data(self) -> list[tuple[MarketData, dict]]:
+        return [slice_market(self.market, self.features, a, b) for a, b in self.segments.folds]
+
+    def folds(self) -> list[prefilter.SharedArrays]:
+        """The train folds as the prefilter's shared arrays (every window)."""
+        return [prefilter.prepare(m, f, self.windows, self.experiment.costs.spread_mult)
+                for m, f in self.fold_data()]
+
+
+def check(exp: Experiment, space: SearchSpace, market: MarketData) -> int:
+    """Refuse data too short for the experiment (DataError with the numbers and the fix);
+    returns the warm-up in bars."""
+    return check_enough_data(market, exp.walk_forward, feature_spec(exp, refine_windows(space)))
+
+
+def prepare(exp: Experiment, space: SearchSpace, market: MarketData, *,
+            cache_dir: str | Path | None = None, regimes_file: Path | None = None) -> Prepared:
+    """Check the data, build the features (cache hit or Numba), label regimes and build the
+    entry mask (`regimes_file`: stored labels of a resumed run), and cut the segments."""
+    warmup = check(exp, space, market)
+    windows = refine_windows(space)
+    spec = feature_spec(exp, windows)
+    cache = exp.output.feature_cache if cache_dir is None else cache_dir
+    features = build_features(market, spec, cache).features
+    regimes = label_and_mask(exp, market, features, regimes_file)
+    return Prepared(experiment=exp, space=space, market=market, data_hash=market.content_hash(),
+                    features=with_regimes(features, regimes), regimes=regimes,
+                    segments=make_segments(market, exp.walk_forward, warmup), windows=windows,
+                    warmup=warmup, spec=spec)

@@ -1,0 +1,96 @@
+"""Phase 1, the screen: every grid combination on every train fold with the prefilter, judged by
+the train robustness (see robustness/score.py), then the event engine (full costs) confirms the
+best `phase1.keep_top`.
+
+The grid is evaluated in chunks (`screen_chunk`, one Tune trial each in the pipeline);
+`finish_screen` adds what needs the whole grid: the plateau (the neighbours' train robustness),
+the train robustness with it, and the seed's filters on train."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.strategy_params import PARAMS, default_params
+from scalper_tune.data.market import MarketData
+from scalper_tune.engine import prefilter
+from scalper_tune.robustness.score import W_PLATEAU, plateau_scores
+from scalper_tune.workflow.evaluation import engine_folds, judge, passes_train, prefilter_folds
+
+PARAM_NAMES = tuple(PARAMS)
+
+
+def enumerate_grid(grid: Mapping[str, Sequence]) -> pd.DataFrame:
+    """Every combination (complete parameter sets, defaults for the rest), with a stable
+    `combo_id` in the grid's order."""
+    keys = list(grid)
+    rows = [dict(default_params(), **dict(zip(keys, values)))
+            for values in itertools.product(*(grid[k] for k in keys))]
+    table = pd.DataFrame(rows)
+    table.insert(0, "combo_id", np.arange(len(table), dtype=np.int64))
+    return table
+
+
+def screen_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, exp: Experiment,
+                 threads: int = 1) -> pd.DataFrame:
+    """One chunk of the grid: per-fold columns, pooled sums and the judged figures per row
+    (columns of workflow/evaluation.py), keyed by `combo_id`."""
+    params = rows[list(PARAM_NAMES)].reset_index(drop=True)
+    table = prefilter_folds(folds, params, exp.costs, exp.account, threads)
+    judged = judge(table, exp, folds[0].bar_seconds)
+    out = pd.concat([table, judged], axis=1)
+    out.insert(0, "combo_id", rows["combo_id"].to_numpy())
+    return out
+
+
+def finish_screen(table: pd.DataFrame, grid: Mapping[str, Sequence],
+                  exp: Experiment) -> pd.DataFrame:
+    """Plateau (the mean train robustness, without plateau, of the grid neighbours), the train
+    robustness with it (`robustness_train`), `judged` and the seed's filters on train
+    (`passes_train`)."""
+    out = table.copy()
+    out["plateau"] = plateau_scores(out, grid, out[list(grid)].to_dict("records"),
+                                    "robustness_raw")
+    out["robustness_train"] = out["robustness_raw"] + W_PLATEAU * out["plateau"].fillna(0.0)
+    out["judged"] = np.isfinite(out["robustness_train"].to_numpy())
+    out["passes_train"] = passes_train(out, exp)
+    return out
+
+
+def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
+            exp: Experiment) -> pd.DataFrame:
+    """The event engine (full costs) on the train folds for the best `phase1.keep_top` judged
+    rows: `engine_robustness` (same formula and plateau), `engine_consistency`, `engine_trades`,
+    `confirmed`; `score` is the engine's figure where confirmed, else the screen's."""
+    out = table.copy()
+    out["engine_robustness"] = np.nan
+    out["engine_consistency"] = np.nan
+    out["engine_trades"] = np.nan
+    out["confirmed"] = False
+    judged = out.loc[out["judged"]]
+    top = judged.sort_values(["robustness_train", "combo_id"],
+                             ascending=[False, True]).head(exp.phase1.keep_top).index
+    bar_seconds = fold_data[0][0].bar_seconds
+    for i in top:
+        params = {k: _plain(out.at[i, k]) for k in PARAM_NAMES}
+        row = engine_folds(fold_data, params, exp.costs, exp.account)
+        j = judge(row, exp, bar_seconds).iloc[0]
+        out.at[i, "engine_robustness"] = (j["robustness_raw"]
+                                          + W_PLATEAU * _finite(out.at[i, "plateau"]))
+        out.at[i, "engine_consistency"] = j["consistency"]
+        out.at[i, "engine_trades"] = j["trades"]
+        out.at[i, "confirmed"] = True
+    out["score"] = out["engine_robustness"].where(out["confirmed"], out["robustness_train"])
+    return out
+
+
+def _finite(x) -> float:
+    return float(x) if np.isfinite(x) else 0.0
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
