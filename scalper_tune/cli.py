@@ -83,7 +83,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
               f"{data.synthetic.bar_seconds} s, crash {data.synthetic.crash})"
               if data.synthetic else f"{data.path} (format {data.format})")
     market = load(data)  # the data is reachable (a missing path fails in load_experiment)
-    warmup = check(exp, space, market)  # too little data: DataError, exit 3
+    warmup = check(exp, market, refine_windows(space))  # too little data: DataError, exit 3
     needed = bars_needed(exp.walk_forward, warmup)
     spec = feature_spec(exp, refine_windows(space))
     print(f"{loaded.path}: ok")

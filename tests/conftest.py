@@ -15,7 +15,10 @@ from scalper_tune.config import SyntheticSpec
 from scalper_tune.data import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT.parent / "shared" / "data"  # the larger optional set beside the repository
+REPO_DATA = ROOT / "data"  # the real sample shipped with the repository (data/README.md)
+SPOT_5M = REPO_DATA / "binance-spot-5m-2024-q1"  # BTC, ETH, SOL vs USDT, Jan-Mar 2024
+FEED = REPO_DATA / "binance-feed-2024-08-08"  # spot BTCUSDT stream recording
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,16 @@ def clean_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def smoke_alone(tmp_path_factory) -> Path:
     """experiments/smoke.yaml run once, alone, in a fresh folder by the real entry point;
-    returns its run folder (the reference for runs on clusters or run side by side)."""
+    returns its run folder (the reference for runs on clusters, side by side, on altered data);
+    its output is in the folder's parent's parent's stdout.txt and stderr.txt."""
     folder = tmp_path_factory.mktemp("smoke-alone")
     proc = subprocess.run([sys.executable, "-m", "scalper_tune", "run",
                            str(ROOT / "experiments" / "smoke.yaml")], cwd=folder,
                           capture_output=True, text=True, timeout=600, env=clean_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run,) = (folder / "runs" / "smoke").iterdir()
+    (folder / "stdout.txt").write_text(proc.stdout)
+    (folder / "stderr.txt").write_text(proc.stderr)
     return run
 
 

@@ -31,7 +31,7 @@ from scalper_tune.tune.run_folder import RunFolder, result_settings
 from scalper_tune.tune.tuner import init_ray
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, finalists
-from scalper_tune.workflow.prepare import check, prepare
+from scalper_tune.workflow.prepare import check, prepare, refine_windows
 from scalper_tune.workflow.report import chosen_line, summary
 from scalper_tune.workflow.screen import PARAM_NAMES
 
@@ -112,7 +112,7 @@ def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool):
     data_hash = market.content_hash()
     if folder is not None:
         folder.check_data(data_hash)
-    check(exp, loaded.space, market)
+    check(exp, market, refine_windows(loaded.space))
     init_ray(address or exp.ray.address, verbose)
     store = open_store(exp)
     if folder is None:
@@ -124,7 +124,8 @@ def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool):
 def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: float,
          verbose: bool) -> RunResult:
     exp = loaded.experiment
-    prep = prepare(exp, loaded.space, market, regimes_file=folder.path / "regimes.npz")
+    prep = prepare(exp, market, refine_windows(loaded.space), space=loaded.space,
+                   regimes_file=folder.path / "regimes.npz")
     ctx = RunContext(loaded, folder, prep, verbose,
                      run_key=work_key(prep.data_hash, result_settings(loaded)))
     t = ctx.timings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class Prepared:
     """What the phases share (the big arrays travel once through Ray's object store)."""
 
     experiment: Experiment
-    space: SearchSpace
+    space: SearchSpace | None
     market: MarketData
     data_hash: str
     features: FEATURES  # with allow_entry and regime_label
@@ -69,18 +69,20 @@ class Prepared:
                 for m, f in self.fold_data()]
 
 
-def check(exp: Experiment, space: SearchSpace, market: MarketData) -> int:
+def check(exp: Experiment, market: MarketData, windows: Sequence[int]) -> int:
     """Refuse data too short for the experiment (DataError with the numbers and the fix);
     returns the warm-up in bars."""
-    return check_enough_data(market, exp.walk_forward, feature_spec(exp, refine_windows(space)))
+    return check_enough_data(market, exp.walk_forward, feature_spec(exp, windows))
 
 
-def prepare(exp: Experiment, space: SearchSpace, market: MarketData, *,
-            cache_dir: str | Path | None = None, regimes_file: Path | None = None) -> Prepared:
-    """Check the data, build the features (cache hit or Numba), label regimes and build the
-    entry mask (`regimes_file`: stored labels of a resumed run), and cut the segments."""
-    warmup = check(exp, space, market)
-    windows = refine_windows(space)
+def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,
+            space: SearchSpace | None = None, cache_dir: str | Path | None = None,
+            regimes_file: Path | None = None) -> Prepared:
+    """Check the data, build the features for every z_window in `windows` (cache hit or
+    Numba), label regimes and build the entry mask (`regimes_file`: stored labels of a resumed
+    run), and cut the segments."""
+    warmup = check(exp, market, windows)
+    windows = tuple(sorted({int(w) for w in windows}))
     spec = feature_spec(exp, windows)
     cache = exp.output.feature_cache if cache_dir is None else cache_dir
     features = build_features(market, spec, cache).features

@@ -1,4 +1,5 @@
-"""Every importer on real shared files and on hand-made files."""
+"""Every importer on the shipped real sample (data/), the larger shared set when present, and
+hand-made files."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from scalper_tune.data import load_dataset
 from scalper_tune.data.importers import detect_format, import_files
+from tests.conftest import FEED, SPOT_5M
 
 T0 = pd.Timestamp("2024-03-01T00:00:00Z")
 
@@ -22,12 +24,12 @@ def _bars(n=6, step="5min"):
                          "close": close, "volume": np.full(n, 10.0)})
 
 
-def test_freqtrade_feather_real_files(cli, shared_data, tmp_path):
-    src = shared_data / "binance-spot-5m-2024"
+def test_freqtrade_feather_real_files(cli, tmp_path):
+    src = SPOT_5M
     result = cli("data", "import", src, "--out", tmp_path / "ds")
     assert result.code == 0, result.err
     market = load_dataset(tmp_path / "ds", verify=True)
-    assert len(market.symbols) == 11 and "BTC_USDT" in market.symbols
+    assert market.symbols == ("BTC_USDT", "ETH_USDT", "SOL_USDT")
     assert market.bar_seconds == 300
     btc = market["BTC_USDT"]
     raw = pd.read_feather(src / "BTC_USDT-5m.feather")
@@ -36,6 +38,15 @@ def test_freqtrade_feather_real_files(cli, shared_data, tmp_path):
     assert btc.ts[0] == T0.replace(month=1).value and not btc.has_book
     inspect = cli("data", "inspect", tmp_path / "ds")
     assert inspect.code == 0 and "BTC_USDT" in inspect.out and "300" in inspect.out
+
+
+def test_binance_stream_shipped_recording(cli, tmp_path):
+    result = cli("data", "import", FEED, "--out", tmp_path / "ds", "--bar", "1s")
+    assert result.code == 0, result.err
+    market = load_dataset(tmp_path / "ds")
+    assert market.symbols == ("BTCUSDT",) and market.bar_seconds == 1
+    d = market["BTCUSDT"]
+    assert d.has_book and 300 <= len(d) <= 420 and 50_000 < np.median(d.close) < 70_000
 
 
 def test_binance_stream_real_files(cli, shared_data, tmp_path):
@@ -144,8 +155,8 @@ def test_freqtrade_json(tmp_path):
     np.testing.assert_array_equal(market["SOL_USDT"].high, frame["high"].to_numpy())
 
 
-def test_resample_to_coarser_bar(shared_data, tmp_path):
-    src = shared_data / "binance-spot-5m-2024" / "BTC_USDT-5m.feather"
+def test_resample_to_coarser_bar(tmp_path):
+    src = SPOT_5M / "BTC_USDT-5m.feather"
     market = import_files([str(src)], bar="1h").market
     raw = pd.read_feather(src).set_index("date")
     hourly = raw.resample("1h").agg({"open": "first", "high": "max", "low": "min",

@@ -93,3 +93,34 @@ def test_no_cache_dir_computes_only(market, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = build(market, SPEC, None)
     assert not result.hit and not any(tmp_path.iterdir())
+
+
+def test_editing_a_kernel_makes_the_cache_miss(tmp_path, monkeypatch):
+    """The cache key holds a hash of the feature code: an edited kernel is never served stale
+    features; an edit elsewhere (the CLI) keeps the cache."""
+    import shutil
+
+    from scalper_tune.store import keys
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(keys.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(keys, "PACKAGE", copy)
+    keys.code_version.cache_clear()
+    try:
+        market = generate(SyntheticSpec(assets=1, bars=3000))
+        spec = FeatureSpec(z_windows=(40,))
+        first = cache_key(market, spec)
+        assert not build(market, spec, tmp_path / "fc").hit
+        assert build(market, spec, tmp_path / "fc").hit
+        kernel = copy / "kernels" / "rolling_nb.py"
+        kernel.write_text(kernel.read_text() + "\n# an edit\n")
+        keys.code_version.cache_clear()
+        edited = cache_key(market, spec)
+        assert edited != first
+        assert not build(market, spec, tmp_path / "fc").hit  # a miss: recomputed
+        cli_file = copy / "cli.py"
+        cli_file.write_text(cli_file.read_text() + "\n# an edit\n")
+        keys.code_version.cache_clear()
+        assert cache_key(market, spec) == edited
+    finally:
+        keys.code_version.cache_clear()

@@ -58,6 +58,14 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
                    "phase2_wall_s", "phase3_wall_s", "pbo", "chosen_val_sharpe",
                    "chosen_test_sharpe", "n_trials", "n_effective"):
         assert metric in parent.data.metrics, metric
+    # the UI opens the experiment on its training runs; the runs table names the dataset
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    (dataset_input,) = parent.inputs.dataset_inputs
+    assert dataset_input.dataset.name == "synthetic-3x24000-seed7"
+    assert dataset_input.dataset.digest == parent.data.tags["data_hash"][:36]
+    assert '"bars": 24000' in dataset_input.dataset.source
+    assert "Top finalists" in parent.data.tags["mlflow.note.content"]
+    assert parent.data.tags["outcome"] == "chosen"
     by_name = {r.info.run_name: r for r in runs}
     for phase in ("regimes", "phase1", "refine", "phase2", "phase3"):
         assert by_name[phase].data.tags["mlflow.parentRunId"] == parent.info.run_id

@@ -46,6 +46,12 @@ CASES = {
                            ["space.yaml", "refine.entry_z", "grid.entry_z has 3.0",
                             "widen the range"]),
     "not_a_mapping": ("- just\n- a list\n", 2, ["exp.yaml", "mapping"]),
+    "too_little_data": (_smoke(data={"synthetic": {"assets": 1, "bars": 3000}}), 3,
+                        ["1 symbol x 3,000 bars: too little data", "4 folds of at least 500 bars",
+                         "3,330-bar feature warm-up", "Give more data",
+                         "walk_forward.folds"]),
+    "old_holdout_key": (_smoke(walk_forward={"folds": 4, "holdout": 0.25}), 2,
+                        ["walk_forward.holdout", "validation", "test"]),
 }
 
 
