@@ -40,7 +40,7 @@ from scalper_tune.workflow.report import render_stress
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     spec = SyntheticSpec(assets=args.assets, bars=args.bars, bar_seconds=args.bar_seconds,
-                         seed=args.seed, crash=args.crash, start=args.start)
+                         seed=args.seed, crash=args.crash, start=args.start, venues=args.venues)
     for key, message in spec.problems():
         raise UsageError(f"--{key.replace('_', '-')}: {message}.")
     check_out_dir(args.out, force=args.force)
@@ -48,7 +48,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     market = generate(spec)
     out = write_dataset(market, args.out, force=args.force)
     elapsed = time.perf_counter() - started
-    print(f"wrote {out}: {spec.assets} symbols x {spec.bars:,} bars of {spec.bar_seconds} s "
+    print(f"wrote {out}: {len(market.symbols)} symbols ({spec.assets} assets on {spec.venues} "
+          f"venue{'s' if spec.venues > 1 else ''}) x {spec.bars:,} bars of {spec.bar_seconds} s "
           f"(seed {spec.seed}, crash {spec.crash}) in {elapsed:.1f} s")
     return 0
 
@@ -68,7 +69,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    print(render(load_dataset(args.dir, verify=args.verify), args.dir))
+    from scalper_tune.data.facts import render_facts, stylized_facts
+
+    market = load(DataSpec(path=args.dir))
+    if args.verify and market.stored_hash is not None:
+        market = load_dataset(args.dir, verify=True)
+    print(render(market, args.dir))
+    if args.facts:
+        print(render_facts(stylized_facts(market)))
     return 0
 
 
@@ -373,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "~99%% single-asset collapse in days (default none)")
     synth.add_argument("--start", default="2022-01-01T00:00:00Z",
                        help="time of the first bar, ISO 8601 UTC")
+    synth.add_argument("--venues", type=int, default=1, choices=(1, 2),
+                       help="2: every asset also on a perpetual venue (SYN01-PERP), with a basis, "
+                            "lead-lag and staggered liquidity gaps (default 1)")
     synth.add_argument("--force", action="store_true", help="replace an existing --out folder")
     synth.set_defaults(func=_cmd_synth)
 
@@ -394,9 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = data_commands.add_parser("inspect", help="summarize a dataset per symbol",
                                        description="Rows, first/last time, bar size, gaps and "
                                                    "book columns per symbol.")
-    inspect.add_argument("dir", help="dataset folder")
+    inspect.add_argument("dir", help="dataset folder (or raw files to read as `data import` "
+                                     "would)")
     inspect.add_argument("--verify", action="store_true",
                          help="also check the content hash against dataset.json")
+    inspect.add_argument("--facts", action="store_true",
+                         help="also print the stylized facts of 5-minute returns (autocorrelation,"
+                              " kurtosis, volatility clustering, std) to compare with other data")
     inspect.set_defaults(func=_cmd_inspect)
     return parser
 

@@ -26,7 +26,7 @@ def test_search_space_is_tune_domains():
 
     space = st.search_space(ROOT / "search_spaces" / "scalper_grid.yaml")
     assert set(space) == {"z_window", "entry_z", "vol_z_min", "imbalance_min", "ou_exit_frac",
-                          "stop_loss", "side"}
+                          "stop_loss", "side", "cross_venue_z"}
     assert isinstance(space["entry_z"], Float) and isinstance(space["side"], Categorical)
     assert {20, 40, 80, 160} <= set(space["z_window"].categories)
 

@@ -40,7 +40,7 @@ def load_params_file(path: str | Path) -> ParamsFile:
     if not isinstance(values, dict):
         raise ConfigError(f"{file}: params: required mapping of strategy parameters is missing "
                           "(see examples/params.yaml).")
-    missing = [k for k in PARAMS if k not in values]
+    missing = [k for k, spec in PARAMS.items() if spec.required and k not in values]
     if missing:
         raise ConfigError(f"{file}: params: missing {', '.join(missing)}. Give every parameter "
                           "(examples/params.yaml lists them with units).")

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """kind: "int", "float" or "choice"; low/high inclusive bounds for numbers."""
+    """kind: "int", "float" or "choice"; low/high inclusive bounds for numbers; required: a
+    parameter file must give it (parameters added later with a neutral default are optional, so
+    older files keep loading)."""
 
     name: str
     kind: str
@@ -18,6 +20,7 @@ class ParamSpec:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    required: bool = True
 
     def problem(self, value: object) -> str | None:
         """Why `value` is not valid for this parameter, or None."""
@@ -53,6 +56,10 @@ PARAMS: dict[str, ParamSpec] = {p.name: p for p in (
               "position notional at |z| = entry_z; grows with |z| / entry_z", 0.001, 10.0),
     ParamSpec("max_position", "float", 1.0, "fraction of sleeve equity",
               "cap on the position notional (1 = no leverage)", 0.001, 10.0),
+    ParamSpec("cross_venue_z", "float", 0.0, "std devs",
+              "where the asset trades on a second venue: no entry while that venue shows a "
+              "liquidity gap or the basis z-score against it reaches this (0: off)", 0.0, 20.0,
+              required=False),
 )}
 
 

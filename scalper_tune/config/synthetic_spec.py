@@ -15,7 +15,8 @@ class SyntheticSpec:
     seed: the only source of randomness; crash: "none" or "2022" (a ~65 % market-wide drawdown
     over months with volatility x4, spreads x10, depth x0.1, and one asset collapsing ~99 % within
     days, as LUNA did in May 2022); crash_at: where the crash episode starts, as a fraction of
-    the bars; start: ISO 8601 UTC time of the first bar.
+    the bars; start: ISO 8601 UTC time of the first bar; venues: 1, or 2 for each asset on a
+    spot and a perpetual venue (`SYN01` and `SYN01-PERP`).
     """
 
     assets: int = 11
@@ -25,6 +26,7 @@ class SyntheticSpec:
     crash: str = "none"
     crash_at: float = 0.35
     start: str = "2022-01-01T00:00:00Z"
+    venues: int = 1
 
     def problems(self) -> list[tuple[str, str]]:
         """(key, message) for every invalid field; empty when valid."""
@@ -39,6 +41,8 @@ class SyntheticSpec:
             out.append(("seed", f"must be >= 0, got {self.seed}"))
         if not 0.0 <= self.crash_at <= 0.9:
             out.append(("crash_at", f"must be between 0 and 0.9, got {self.crash_at}"))
+        if self.venues not in (1, 2):
+            out.append(("venues", f"must be 1 or 2, got {self.venues}"))
         if self.crash not in CRASH_SCENARIOS:
             out.append(("crash", f"must be one of {', '.join(CRASH_SCENARIOS)}, got {self.crash!r}"))
         return out

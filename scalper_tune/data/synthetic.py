@@ -1,17 +1,31 @@
-"""The synthetic market: seeded, multi-asset, regime-switching, with an L1 book and 2022-style crashes.
+"""The synthetic market: seeded, multi-asset, regime-switching, calibrated to real 5-minute
+crypto returns, with an L1 book, optional second venues and 2022-style crashes.
 
 Model (per bar t, asset i; all randomness from `numpy.random.SeedSequence(seed)`):
 - a market-wide regime chain (calm, trending, volatile, toxic) with durations set in seconds,
   so the same market shape holds for any bar size; the crash scenario forces regime 4 (crash);
-- efficient log return r = s_t (b_i F_t + sqrt(1 - b_i^2) I_t) + k s_t o_{t-1} + drift + jumps,
-  where F is a common factor and I an idiosyncratic shock, both GARCH(1,1) over Student-t(5)
-  innovations (fat tails, volatility clustering), s_t = sigma_i x the regime's volatility multiple;
-- order flow o_t is AR(1); the book imbalance is tanh(0.9 o_t + noise), so it predicts the next
-  bars' returns through the k s_t o_{t-1} term;
-- a mean-reverting deviation x_t (AR(1), strong in calm regimes, weak in trending ones) is added
-  to the log price: log p_t = log p_0 + sum(r) + x_t;
-- close is the mid price; bid/ask sit +-spread/2 around it, spreads widen with the regime;
-  sizes split a depth that thins in stressed regimes according to the imbalance.
+- efficient log return r = s_t (b_i F_t + sqrt(1 - b_i^2) I_t) + k_regime s_t o_{t-1} + drift
+  + jumps, where F is a common factor and I an idiosyncratic shock, both GARCH(1,1) over
+  Student-t(4) innovations (fat tails, volatility clustering), s_t = sigma_i x the regime's
+  volatility multiple; rare large jumps in every regime, frequent ones in toxic flow;
+- order flow o_t is AR(1) (more persistent in toxic flow); the book imbalance is
+  tanh(0.9 o_t + noise), and the flow moves the next bar's price (k_regime: weak in calm
+  ranges, strong in toxic flow, where it is informed and mean reversion fails);
+- a weak, regime-dependent mean-reverting deviation x_t (AR(1)) is added to the log price:
+  present in calm ranges and, weaker, in volatile ones; absent in trends, toxic flow and crashes;
+- the open of a bar is the previous close moved by a small causal jump (trades between bars:
+  a tenth of the bar's move plus noise), so a fill at the next open is not the signal's close;
+- the book reacts to conditions, not to the regime label: the spread widens with the local
+  volatility (GARCH variance x regime multiple) and with the order flow's strength, depth thins
+  with them, both with wide noise, plus liquidity gaps (episodes of a wide spread and thin depth,
+  more frequent under stress), so no single book column reveals the regime;
+- `venues=2`: each asset trades on a spot and a perpetual venue (`SYN01`, `SYN01-PERP`): the
+  perpetual leads (spot shows 94 % of a move in its bar and the rest in the next), a basis
+  mean-reverts around zero (its shocks larger under stress), and each liquidity gap hits one
+  venue a few bars before the other;
+- `crash="2022"`: a market-wide decline pinned to -65 % over min(90 days, 40 % of the data),
+  regime 4 (crash) with volatility x4, spreads x10 and depth x0.1; inside it the last asset
+  collapses -99 % within min(3 days, a quarter of the episode), as LUNA did in May 2022.
 """
 
 from __future__ import annotations
@@ -20,29 +34,35 @@ import numpy as np
 
 from scalper_tune.config.synthetic_spec import SyntheticSpec
 from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
-from scalper_tune.kernels.synth_nb import ar1_nb, garch_nb
+from scalper_tune.kernels.synth_nb import ar1_nb, garch_var_nb
 
 # Regime tables, indexed by regime id: calm, trending, volatile, toxic, crash.
-VOL_MULT = np.array([1.0, 1.6, 2.8, 2.2, 4.0])
-SPREAD_MULT = np.array([1.0, 1.3, 3.0, 6.0, 10.0])
-DEPTH_MULT = np.array([1.0, 0.9, 0.5, 0.25, 0.1])
-MR_PHI = np.array([0.96, 0.995, 0.93, 0.90, 0.98])
-MR_SIGMA = np.array([0.80, 0.20, 1.20, 0.30, 0.30])  # x s_t, shock scale of the deviation
-JUMP_PROB = np.array([0.0005, 0.001, 0.003, 0.03, 0.005])  # per bar
-JUMP_SIZE = 8.0  # jump standard deviation, in units of s_t
-MEAN_DURATION_S = np.array([25 * 3600, 12 * 3600, 7 * 3600, 2 * 3600])  # mean regime length
+VOL_MULT = np.array([1.0, 1.5, 2.4, 2.0, 4.0])
+MR_PHI = np.array([0.97, 0.0, 0.95, 0.0, 0.0])  # mean-reverting deviation's persistence
+MR_SIGMA = np.array([1.0, 0.0, 0.7, 0.0, 0.0])  # x s_t, shock scale of the deviation
+FLOW_KAPPA = np.array([0.0, 0.04, 0.02, 0.06, 0.04])  # next-bar price impact of order flow
+FLOW_PHI = np.array([0.6, 0.7, 0.7, 0.9, 0.8])  # order-flow persistence
+FLOW_SCALE = np.array([1.0, 1.0, 1.2, 2.5, 1.5])  # order-flow strength (informed flow is strong)
+JUMP_PROB = np.array([0.0004, 0.0006, 0.0015, 0.15, 0.003])  # per bar
+JUMP_SIZE = np.array([15.0, 15.0, 15.0, 6.0, 15.0])  # jump standard deviation, in units of s_t
+GAP_PROB = np.array([0.0003, 0.0004, 0.0015, 0.006, 0.004])  # liquidity-gap starts per bar
+MEAN_DURATION_S = np.array([25 * 3600, 12 * 3600, 7 * 3600, 4 * 3600])  # mean regime length
 TRANSITIONS = np.array([
     [0.00, 0.45, 0.35, 0.20],
     [0.60, 0.00, 0.25, 0.15],
     [0.60, 0.20, 0.00, 0.20],
     [0.40, 0.10, 0.50, 0.00],
 ])
-TREND_DRIFT = 0.05  # |drift| per bar in trending regimes, in units of sigma_i
-FLOW_PHI = 0.7
-FLOW_KAPPA = 0.15
-GARCH_ALPHA, GARCH_BETA = 0.08, 0.90
-T_DOF = 5.0
-BASE_SIGMA_1MIN = 0.0006  # calm-regime 1-minute log-return volatility of the least volatile asset
+TREND_DRIFT = 0.03  # |drift| per bar in trending regimes, in units of sigma_i
+GARCH_ALPHA, GARCH_BETA = 0.07, 0.925
+T_DOF = 4.0
+BASE_SIGMA_1MIN = 0.00045  # calm-regime 1-minute log-return volatility of the least volatile
+OPEN_SHARE, OPEN_NOISE = 0.1, 0.05  # the open's jump: this share of the bar's move + noise x s_t
+SPREAD_VOL_POWER, DEPTH_VOL_POWER = 0.7, 0.5
+CRASH_SPREAD, CRASH_DEPTH = 4.0, 0.15  # on top of what the crash's volatility does to the book
+GAP_SPREAD, GAP_DEPTH, GAP_BARS = 5.0, 0.2, 12.0  # a liquidity gap's effect and mean length
+BASIS_PHI, BASIS_BPS = 0.995, 0.6  # basis AR(1) per minute; its shock (bps) in calm markets
+PERP_LAG_SHARE = 0.06  # share of a move spot shows one bar after the perpetual
 CRASH_LOG_RETURN = np.log(0.35)  # -65 % over the episode
 COLLAPSE_LOG_RETURN = np.log(0.01)  # -99 % within days
 CRASH_DAYS, COLLAPSE_DAYS = 90.0, 3.0
@@ -101,14 +121,69 @@ def _trend_drift(regime: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return sign
 
 
-def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: np.ndarray,
-           trend: np.ndarray, windows: dict, rng: np.random.Generator) -> SymbolData:
+def _gap_episodes(regime: np.ndarray, bar_seconds: int, rng: np.random.Generator) -> list:
+    """Liquidity-gap episodes (start bar, length in bars, lag of the second venue in bars,
+    which venue first), their rate depending on the regime."""
+    per_minute = bar_seconds / 60.0
+    starts = np.flatnonzero(rng.random(regime.shape[0]) < GAP_PROB[regime] * per_minute)
+    out = []
+    for t in starts:
+        length = int(rng.geometric(1.0 / max(2.0, GAP_BARS / per_minute)))
+        out.append((int(t), length, int(rng.integers(1, 6)), int(rng.integers(0, 2))))
+    return out
+
+
+def _gap_mask(n: int, episodes: list, venue: int) -> np.ndarray:
+    """Bars inside a liquidity gap on `venue` (0: the one hit first in half of the episodes)."""
+    mask = np.zeros(n, dtype=bool)
+    for start, length, lag, first in episodes:
+        a = start + (0 if venue == first else lag)
+        mask[a:a + length] = True
+    return mask
+
+
+def _book(close: np.ndarray, local_vol: np.ndarray, sigma: float, flow: np.ndarray,
+          gap: np.ndarray, crash: np.ndarray, base_spread_bps: float, depth_notional: float,
+          rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Bid, ask and sizes: the spread widens with local volatility and flow strength, depth
+    thins with them (wide noise; liquidity gaps and the crash on top)."""
+    n = close.shape[0]
+    stress = local_vol / sigma
+    strength = np.abs(np.tanh(flow))
+    imbalance = np.tanh(0.9 * flow + 0.35 * rng.standard_normal(n))
+    spread_bps = (base_spread_bps * stress ** SPREAD_VOL_POWER * (1.0 + 1.5 * strength)
+                  * np.exp(0.35 * rng.standard_normal(n))
+                  * np.where(gap, GAP_SPREAD, 1.0) * np.where(crash, CRASH_SPREAD, 1.0))
+    depth = (depth_notional * stress ** -DEPTH_VOL_POWER / (1.0 + strength)
+             * np.exp(0.35 * rng.standard_normal(n))
+             * np.where(gap, GAP_DEPTH, 1.0) * np.where(crash, CRASH_DEPTH, 1.0)) / close
+    half = close * spread_bps / 2e4
+    return {"bid": close - half, "ask": close + half, "bid_size": depth * (1 + imbalance) / 2,
+            "ask_size": depth * (1 - imbalance) / 2}
+
+
+def _ohlc(log_close: np.ndarray, r: np.ndarray, s: np.ndarray, price0: float,
+          rng: np.random.Generator) -> tuple:
+    """Open (the previous close moved by a causal jump), high, low, close."""
+    n = log_close.shape[0]
+    close = np.exp(log_close)
+    gap = OPEN_SHARE * r + OPEN_NOISE * s * rng.standard_normal(n)
+    prev = np.concatenate(([np.log(price0)], log_close[:-1]))
+    open_ = np.exp(prev + gap)
+    high = np.maximum(open_, close) * np.exp(0.5 * s * np.abs(rng.standard_normal(n)))
+    low = np.minimum(open_, close) * np.exp(-0.5 * s * np.abs(rng.standard_normal(n)))
+    return open_, high, low, close
+
+
+def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend: np.ndarray,
+           windows: dict, episodes: list, rng: np.random.Generator) -> list[SymbolData]:
     n = spec.bars
-    sigma = BASE_SIGMA_1MIN * rng.uniform(1.0, 2.2) * np.sqrt(spec.bar_seconds / 60.0)
+    minutes = spec.bar_seconds / 60.0
+    sigma = BASE_SIGMA_1MIN * rng.uniform(1.0, 2.2) * np.sqrt(minutes)
     beta = rng.uniform(0.7, 0.9)
     base_spread_bps = rng.uniform(1.0, 6.0)
     depth_notional = 2e5 * rng.uniform(0.3, 3.0)
-    volume_notional = 1e5 * rng.uniform(0.3, 3.0) * spec.bar_seconds / 60.0
+    volume_notional = 1e5 * rng.uniform(0.3, 3.0) * minutes
     trend_strength = rng.uniform(0.5, 1.5)
     price0 = START_PRICES[i % len(START_PRICES)] * rng.uniform(0.9, 1.1)
 
@@ -117,39 +192,45 @@ def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: np.ndarray,
     if collapse:
         vol_mult[collapse[0]:collapse[1]] *= 3.0
     s = sigma * vol_mult
-    idio = garch_nb(_student(rng, n), GARCH_ALPHA, GARCH_BETA)
-    flow = ar1_nb(np.full(n, FLOW_PHI), rng.standard_normal(n) * np.sqrt(1 - FLOW_PHI ** 2))
-    jumps = (rng.random(n) < JUMP_PROB[regime]) * rng.standard_normal(n) * JUMP_SIZE * s
-    r = s * (beta * factor + np.sqrt(1 - beta ** 2) * idio) + jumps
-    r[1:] += FLOW_KAPPA * s[1:] * flow[:-1]
+    f_shock, f_var = factor
+    idio, i_var = garch_var_nb(_student(rng, n), GARCH_ALPHA, GARCH_BETA)
+    local_vol = s * np.sqrt(beta ** 2 * f_var + (1 - beta ** 2) * i_var)
+    phi = FLOW_PHI[regime] ** minutes
+    flow = ar1_nb(phi, FLOW_SCALE[regime] * rng.standard_normal(n) * np.sqrt(1 - phi ** 2))
+    jumps = ((rng.random(n) < JUMP_PROB[regime] * minutes) * rng.standard_normal(n)
+             * JUMP_SIZE[regime] * s)
+    r = s * (beta * f_shock + np.sqrt(1 - beta ** 2) * idio) + jumps
+    r[1:] += FLOW_KAPPA[regime[1:]] * s[1:] * flow[:-1]
     r += trend * TREND_DRIFT * trend_strength * sigma
     if "crash" in windows:
         start, stop = windows["crash"]
         _bridge(r, start, stop, CRASH_LOG_RETURN, max(1, (stop - start) // BRIDGE_BARS))
     if collapse:
         _bridge(r, *collapse, COLLAPSE_LOG_RETURN, max(1, (collapse[1] - collapse[0]) // BRIDGE_BARS))
-    deviation = ar1_nb(MR_PHI[regime], MR_SIGMA[regime] * s * rng.standard_normal(n))
-    log_close = np.log(price0) + np.cumsum(r) + deviation
-    close = np.exp(log_close)
-    open_ = np.empty(n)
-    open_[0] = price0
-    open_[1:] = close[:-1]
-    high = np.maximum(open_, close) * np.exp(0.6 * s * np.abs(rng.standard_normal(n)))
-    low = np.minimum(open_, close) * np.exp(-0.6 * s * np.abs(rng.standard_normal(n)))
-
-    imbalance = np.tanh(0.9 * flow + 0.35 * rng.standard_normal(n))
-    spread_bps = (base_spread_bps * SPREAD_MULT[regime] * np.sqrt(vol_mult / VOL_MULT[regime])
-                  * np.exp(0.25 * rng.standard_normal(n)))
-    half = close * spread_bps / 2e4
-    depth = depth_notional * DEPTH_MULT[regime] * np.exp(0.3 * rng.standard_normal(n)) / close
-    volume = (volume_notional * np.sqrt(VOL_MULT[regime]) * (0.6 + 0.4 * np.abs(r) / s)
-              * np.exp(0.3 * rng.standard_normal(n)) / close)
+    mr_phi = MR_PHI[regime] ** minutes
+    deviation = ar1_nb(mr_phi, MR_SIGMA[regime] * s * rng.standard_normal(n))
+    efficient = np.log(price0) + np.cumsum(r)
+    crash = regime == 4
     ts = (_start_ns(spec.start) + np.arange(n, dtype=np.int64) * spec.bar_seconds * NS_PER_SECOND)
-    return SymbolData(
-        symbol=f"SYN{i + 1:02d}", ts=ts, open=open_, high=high, low=low, close=close,
-        volume=volume, bid=close - half, ask=close + half,
-        bid_size=depth * (1 + imbalance) / 2, ask_size=depth * (1 - imbalance) / 2,
-        regime=regime.copy())
+    volume_base = (volume_notional * np.sqrt(vol_mult) * (0.6 + 0.4 * np.abs(r) / s)
+                   * (1.0 + 2.0 * np.abs(np.tanh(0.7 * flow))))  # strong flow trades more
+    venues = [("", efficient + deviation, 0)]
+    if spec.venues == 2:
+        basis_shock = BASIS_BPS * 1e-4 * np.sqrt(minutes) * vol_mult * rng.standard_normal(n)
+        basis = ar1_nb(np.full(n, BASIS_PHI ** minutes), basis_shock)
+        spot = efficient + deviation - PERP_LAG_SHARE * r  # spot shows the rest a bar later
+        venues = [("", spot, 0), ("-PERP", efficient + deviation + basis, 1)]
+    out = []
+    for suffix, log_close, venue in venues:
+        moves = np.diff(log_close, prepend=np.log(price0))
+        open_, high, low, close = _ohlc(log_close, moves, s, price0, rng)
+        gap = _gap_mask(n, episodes, venue) if spec.venues == 2 else _gap_mask(n, episodes, 0)
+        book = _book(close, local_vol, sigma, flow, gap, crash, base_spread_bps, depth_notional,
+                     rng)
+        volume = volume_base * np.exp(0.3 * rng.standard_normal(n)) / close
+        out.append(SymbolData(symbol=f"SYN{i + 1:02d}{suffix}", ts=ts, open=open_, high=high,
+                              low=low, close=close, volume=volume, regime=regime.copy(), **book))
+    return out
 
 
 def _start_ns(start: str) -> int:
@@ -167,16 +248,22 @@ def generate(spec: SyntheticSpec) -> MarketData:
     if windows:
         regime[slice(*windows["crash"])] = 4
     trend = _trend_drift(regime, regime_rng)
-    factor = garch_nb(_student(np.random.default_rng(factor_ss), spec.bars),
-                      GARCH_ALPHA, GARCH_BETA)
-    series = {}
+    factor = garch_var_nb(_student(np.random.default_rng(factor_ss), spec.bars),
+                          GARCH_ALPHA, GARCH_BETA)
+    series, meta = {}, {}
     for i, ss in enumerate(asset_ss.spawn(spec.assets)):
-        data = _asset(i, spec, regime, factor, trend, windows, np.random.default_rng(ss))
-        series[data.symbol] = data
-    meta = {s: {"asset": s, "venue": "synthetic"} for s in series}
+        rng = np.random.default_rng(ss)
+        episodes = _gap_episodes(regime, spec.bar_seconds, rng)
+        for data in _asset(i, spec, regime, factor, trend, windows, episodes, rng):
+            series[data.symbol] = data
+            asset = data.symbol.removesuffix("-PERP")
+            venue = ("synthetic" if spec.venues == 1 else
+                     "synthetic-perp" if data.symbol.endswith("-PERP") else "synthetic-spot")
+            meta[data.symbol] = {"asset": asset, "venue": venue}
     info = {"generator": "scalper_tune.synthetic", "spec": {
         "assets": spec.assets, "bars": spec.bars, "bar_seconds": spec.bar_seconds,
-        "seed": spec.seed, "crash": spec.crash, "crash_at": spec.crash_at, "start": spec.start},
+        "seed": spec.seed, "crash": spec.crash, "crash_at": spec.crash_at, "start": spec.start,
+        "venues": spec.venues},
         "crash_windows": windows,
         "collapse_symbol": f"SYN{spec.assets:02d}" if windows else None}
     return MarketData(bar_seconds=spec.bar_seconds, series=series, source="synthetic",

@@ -54,7 +54,7 @@ def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarra
     one_set = np.zeros(len(data), dtype=np.int64)
     trades, equity, in_pos, state = run_engine_nb(
         x.open, x.high, x.low, x.close, x.hs, x.bid_size, x.ask_size, x.z, x.volz, x.imb, x.allow,
-        x.mu, x.half_life, x.regime, one_set, param_vector(params)[None, :], cost_vector(costs),
+        x.mu, x.half_life, x.cross, x.regime, one_set, param_vector(params)[None, :], cost_vector(costs),
         capital)
     open_position = None
     if state[1] != 0.0:  # S_DIR

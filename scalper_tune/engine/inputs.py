@@ -12,16 +12,17 @@ from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.data.market import SymbolData
 from scalper_tune.errors import ConfigError
 from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SLIP, C_TAKER, N_COSTS,
-                                              N_PARAMS, P_BASE, P_ENTRY_Z, P_HOLD_HL, P_IMB,
-                                              P_MAX_HOLD, P_MAX_POS, P_OU_FRAC, P_SIDE, P_STOP,
-                                              P_VOL_Z, SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
+                                              N_PARAMS, P_BASE, P_CROSS, P_ENTRY_Z, P_HOLD_HL,
+                                              P_IMB, P_MAX_HOLD, P_MAX_POS, P_OU_FRAC, P_SIDE,
+                                              P_STOP, P_VOL_Z, SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
 
 SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
 ENTRY_MASK = "allow_entry"  # optional pseudo-feature: 1 where entries are allowed (regime filter)
 REGIME_LABEL = "regime_label"  # optional pseudo-feature: each bar's causal regime label (-1: none)
 _SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
           "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
-          "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS}
+          "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS,
+          "cross_venue_z": P_CROSS}
 
 
 def param_vector(params: Mapping[str, object]) -> np.ndarray:
@@ -73,7 +74,18 @@ class SymbolInputs:
     allow: np.ndarray
     mu: np.ndarray
     half_life: np.ndarray
+    cross: np.ndarray
     regime: np.ndarray
+
+
+def cross_signal(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """What the cross-venue block reads per bar: +inf while the other venue of the same asset
+    shows a liquidity gap, else |basis z-score| against it; NaN without a second venue."""
+    if "basis_z" not in features:
+        return np.full(n, np.nan)
+    z = np.abs(np.asarray(features["basis_z"], dtype=float))
+    gap = np.asarray(features.get("other_gap", np.zeros(n)), dtype=float)
+    return np.ascontiguousarray(np.where(gap > 0.5, np.inf, z))
 
 
 def regime_labels(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -103,4 +115,4 @@ def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window
         volz=np.asarray(features["vol_z_min"]), imb=np.asarray(features["imbalance"]),
         allow=mask, mu=np.asarray(features[f"ou_mu_w{z_window}"]),
         half_life=np.asarray(features[f"ou_half_life_w{z_window}"]),
-        regime=regime_labels(features, n))
+        cross=cross_signal(features, n), regime=regime_labels(features, n))

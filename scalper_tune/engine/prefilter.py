@@ -16,8 +16,8 @@ import pandas as pd
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, half_spread, param_vector,
-                                        regime_labels)
+from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, cross_signal, half_spread,
+                                        param_vector, regime_labels)
 from scalper_tune.engine.metrics import SECONDS_PER_YEAR
 from scalper_tune.errors import ConfigError
 from scalper_tune.kernels.engine_nb import (N_REGIMES, S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS,
@@ -43,6 +43,7 @@ class SharedArrays:
     volz: np.ndarray
     imb: np.ndarray
     allow: np.ndarray
+    cross: np.ndarray  # the other venue's state for the cross-venue block (NaN: none)
     regime: np.ndarray  # each bar's regime label for the statistics (-1: none)
     regime_bars: np.ndarray  # n_assets x N_REGIMES: bars per label
     windows: tuple[int, ...]
@@ -87,7 +88,7 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
         close=cat(lambda s: market[s].close), hs=hs,
         volz=cat(lambda s: np.asarray(features[s]["vol_z_min"])),
         imb=cat(lambda s: np.asarray(features[s]["imbalance"])), allow=mask,
-        regime=np.ascontiguousarray(np.concatenate(labels)), regime_bars=regime_bars,
+        cross=cat(lambda s: cross_signal(features[s], len(market[s]))), regime=np.ascontiguousarray(np.concatenate(labels)), regime_bars=regime_bars,
         windows=tuple(int(w) for w in windows), z=stack("price_z"), mu=stack("ou_mu"),
         half_life=stack("ou_half_life"), bar_seconds=market.bar_seconds)
 
@@ -139,8 +140,8 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
     capital = account / len(shared.symbols)
     set_threads(threads)
     states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
-                              shared.hs, shared.volz, shared.imb, shared.allow, shared.regime,
-                              shared.z,
+                              shared.hs, shared.volz, shared.imb, shared.allow, shared.cross,
+                              shared.regime, shared.z,
                               shared.mu, shared.half_life, ptr, idx, window_of, group_of,
                               params, cost_vector(costs), capital)
     lengths = np.diff(shared.start).astype(float)

@@ -21,7 +21,8 @@ Names and meanings (units in brackets):
 - basis_bps, basis_z, imbalance_lead (only where the dataset has the same asset on another
   venue): mid against the other venue's latest bar [bps], its z-score over `cross_window`, and
   rolling corr(own imbalance_{t-1}, other return_t) - corr(other imbalance_{t-1}, own return_t)
-  (positive: this venue's book leads).
+  (positive: this venue's book leads); other_gap: the other venue's liquidity_gap at its latest
+  bar.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from scalper_tune.kernels.timeframe_nb import asof_count_nb, broadcast_nb, htf_c
 
 BOOK_FEATURES = ("imbalance", "imbalance_smooth", "spread_bps", "spread_z", "depth",
                  "liquidity_gap")
-CROSS_FEATURES = ("basis_bps", "basis_z", "imbalance_lead")
+CROSS_FEATURES = ("basis_bps", "basis_z", "imbalance_lead", "other_gap")
 
 
 def feature_names(spec: FeatureSpec, cross: bool = False) -> tuple[str, ...]:
@@ -139,7 +140,9 @@ def compute_cross(own: SymbolData, other: SymbolData, own_features: Mapping[str,
     other_imb_prev = np.concatenate(([np.nan], other_imb[:-1]))
     lead = (rolling_corr_nb(own_imb_prev, other_ret, spec.cross_window)
             - rolling_corr_nb(other_imb_prev, own_ret, spec.cross_window))
-    return {"basis_bps": basis, "basis_z": zscore_nb(basis, mean, std, 0), "imbalance_lead": lead}
+    other_gap = broadcast_nb(np.asarray(other_features["liquidity_gap"], dtype=float), count)
+    return {"basis_bps": basis, "basis_z": zscore_nb(basis, mean, std, 0), "imbalance_lead": lead,
+            "other_gap": other_gap}
 
 
 def venue_partners(market: MarketData) -> dict[str, str]:

@@ -142,7 +142,7 @@ def broker_step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high:
 
 @njit(cache=True)
 def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float, imb: float,
-                     allow: bool, mu: float, half_life: float, p: np.ndarray,
+                     allow: bool, mu: float, half_life: float, cross: float, p: np.ndarray,
                      c: np.ndarray) -> None:
     """The strategy's part of bar t, at its close: the time stop of an open position, or a new
     entry decision (an order filled by the broker at the open of bar t + 1 + latency)."""
@@ -151,7 +151,7 @@ def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float,
             s[S_PEND_EXIT_BAR] = t + 1 + c[C_LATENCY]
     elif s[S_PEND_ENTRY_BAR] < 0.0:
         log_close = np.log(close)
-        direction = entry_direction_nb(z, volz, imb, allow, mu, log_close, p)
+        direction = entry_direction_nb(z, volz, imb, allow, mu, log_close, cross, p)
         if direction != 0:
             qty = position_qty_nb(s[S_CASH], z, close, p)
             if qty > 0.0:
@@ -193,14 +193,14 @@ def mark_nb(s: np.ndarray, close: float, regime: int) -> None:
 @njit(cache=True)
 def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float, low: float,
             close: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float, z: float,
-            volz: float, imb: float, allow: bool, mu: float, half_life: float, regime: int,
-            p: np.ndarray, c: np.ndarray) -> int:
+            volz: float, imb: float, allow: bool, mu: float, half_life: float, cross: float,
+            regime: int, p: np.ndarray, c: np.ndarray) -> int:
     """One whole bar: the broker's fills, the strategy's decision at the close (with parameter
     vector `p`: the set in force at this bar), the mark (`regime`: the bar's label for the
     statistics). Returns 1 if a trade closed in this bar (then described in `trade`), else 0."""
     closed = broker_step_nb(s, trade, t, open_, high, low, hs_prev, bid_size_prev, ask_size_prev,
                             p, c)
-    strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, p, c)
+    strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, cross, p, c)
     mark_nb(s, close, regime)
     return closed
 
@@ -209,8 +209,8 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
 def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
                   hs: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray, z: np.ndarray,
                   volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, mu: np.ndarray,
-                  half_life: np.ndarray, regime: np.ndarray, pset: np.ndarray, P: np.ndarray,
-                  c: np.ndarray, capital: float) -> tuple:
+                  half_life: np.ndarray, cross: np.ndarray, regime: np.ndarray,
+                  pset: np.ndarray, P: np.ndarray, c: np.ndarray, capital: float) -> tuple:
     """Backtest one symbol bar by bar. `P` holds parameter sets (rows); `pset[t]` is the set in
     force at bar t (chosen outside the kernel, like the entry mask: a switching strategy), and
     an open position keeps the exits its opening set gave it. `regime[t]`: the bar's label for
@@ -227,7 +227,7 @@ def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: n
         tp = t - 1 if t > 0 else 0
         if step_nb(s, trade, t, open_[t], high[t], low[t], close[t], hs[tp], bid_size[tp],
                    ask_size[tp], z[t], volz[t], imb[t], allow[t], mu[t], half_life[t],
-                   regime[t], P[pset[t]], c):
+                   cross[t], regime[t], P[pset[t]], c):
             trades[k] = trade
             k += 1
         equity[t] = s[S_EQUITY]

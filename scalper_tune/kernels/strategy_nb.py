@@ -25,8 +25,8 @@ import numpy as np
 from numba import njit
 
 P_ENTRY_Z, P_VOL_Z, P_IMB, P_OU_FRAC, P_STOP, P_SIDE = 0, 1, 2, 3, 4, 5
-P_MAX_HOLD, P_HOLD_HL, P_BASE, P_MAX_POS = 6, 7, 8, 9
-N_PARAMS = 10
+P_MAX_HOLD, P_HOLD_HL, P_BASE, P_MAX_POS, P_CROSS = 6, 7, 8, 9, 10
+N_PARAMS = 11
 C_TAKER, C_MAKER, C_SLIP, C_IMPACT, C_LATENCY = 0, 1, 2, 3, 4
 N_COSTS = 5
 SIDE_LONG, SIDE_SHORT, SIDE_BOTH = 1.0, -1.0, 0.0
@@ -35,13 +35,16 @@ EXIT_NONE, EXIT_TAKE_PROFIT, EXIT_STOP, EXIT_STOP_GAP, EXIT_TIME = 0, 1, 2, 3, 4
 
 @njit(cache=True)
 def entry_direction_nb(z: float, volz: float, imb: float, allow: bool, mu: float,
-                       log_close: float, p: np.ndarray) -> int:
+                       log_close: float, cross: float, p: np.ndarray) -> int:
     """+1 / -1 to enter long / short at this close, 0 for no entry.
 
     Long when z <= -entry_z, short when z >= entry_z (as `side` allows); every timeframe's
     volatility z-score must be >= vol_z_min; when imbalance_min > 0 and a book exists, the
     imbalance must lean toward the reversion by at least imbalance_min; the entry mask must allow
-    it; and the OU fit must see the price stretched the same way (mean on the reversion side)."""
+    it; when cross_venue_z > 0, the other venue of the same asset must be calm (`cross`: |basis
+    z-score| against it, +inf while it shows a liquidity gap, NaN without a second venue: never
+    blocks) below cross_venue_z; and the OU fit must see the price stretched the same way (mean
+    on the reversion side)."""
     if not (abs(z) >= p[P_ENTRY_Z]):
         return 0
     direction = 1 if z < 0.0 else -1
@@ -53,6 +56,8 @@ def entry_direction_nb(z: float, volz: float, imb: float, allow: bool, mu: float
     if p[P_IMB] > 0.0 and not np.isnan(imb) and direction * imb < p[P_IMB]:
         return 0
     if not allow:
+        return 0
+    if p[P_CROSS] > 0.0 and cross >= p[P_CROSS]:
         return 0
     if not np.isfinite(mu) or direction * (mu - log_close) <= 0.0:
         return 0

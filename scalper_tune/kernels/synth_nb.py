@@ -33,3 +33,20 @@ def ar1_nb(phi: np.ndarray, shock: np.ndarray) -> np.ndarray:
         x = phi[t] * x + shock[t]
         out[t] = x
     return out
+
+
+@njit(cache=True)
+def garch_var_nb(z: np.ndarray, alpha: float, beta: float) -> tuple:
+    """As `garch_nb`, also returning the conditional variance h_t of each shock (known before
+    the shock: it drives the book's spread and depth, which react to volatility, not regime)."""
+    n = z.shape[0]
+    out = np.empty(n)
+    var = np.empty(n)
+    omega = 1.0 - alpha - beta
+    h = 1.0
+    for t in range(n):
+        var[t] = h
+        e = z[t] * np.sqrt(h)
+        out[t] = e
+        h = omega + alpha * e * e + beta * h
+    return out, var

@@ -119,7 +119,7 @@ class LiveRunner:
                                    PaperBroker(capital, self.p, self.c, costs.spread_mult))
                         for s in symbols}
 
-    def on_event(self, bar: BarEvent, allow: bool = True) -> None:
+    def on_event(self, bar: BarEvent, allow: bool = True, cross: float = float("nan")) -> None:
         """Handle one closed bar: fills at its open and inside it, then the decision at its close."""
         sleeve = self.sleeves[bar.symbol]
         t = sleeve.t
@@ -127,7 +127,7 @@ class LiveRunner:
         f = sleeve.features.update(bar)
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
-                         f[O_HALF], self.p, self.c)
+                         f[O_HALF], cross, self.p, self.c)
         mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)

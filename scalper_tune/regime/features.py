@@ -8,11 +8,14 @@ from typing import Mapping
 import numpy as np
 
 from scalper_tune.data.market import SymbolData
-from scalper_tune.kernels.rolling_nb import rolling_max_nb, rolling_mean_std_nb
+from scalper_tune.kernels.rolling_nb import rolling_corr_nb, rolling_max_nb, rolling_mean_std_nb
 
 NAMES = ("log_vol_tf1", "log_vol_tf5", "log_vol_tf15", "vol_z_tf1", "vol_z_tf5", "vol_ratio_5_1",
          "trend_60", "trend_240", "log_spread", "log_spread_mean10", "spread_z", "log_depth_rel",
-         "abs_imbalance_smooth", "jump_max10", "drawdown_30d", "liquidity_gap")
+         "abs_imbalance_smooth", "jump_max10", "drawdown_30d", "liquidity_gap",
+         "jump_rate_60", "efficiency_30", "return_autocorr_60", "log_volume_rel")
+BOOK_COLUMNS = ("log_spread", "log_spread_mean10", "spread_z", "log_depth_rel",
+                "abs_imbalance_smooth", "liquidity_gap")  # what the book alone tells
 
 
 def regime_matrix(data: SymbolData, feats: Mapping[str, np.ndarray],
@@ -47,6 +50,22 @@ def regime_matrix(data: SymbolData, feats: Mapping[str, np.ndarray],
         month = max(2, int(30 * 86400 / bar_seconds))
         cols["drawdown_30d"] = lc - np.log(rolling_max_nb(close, month))
         cols["liquidity_gap"] = np.asarray(feats["liquidity_gap"])
+        # jumpiness and persistence of the last hour's moves: informed (toxic) flow shows as
+        # frequent jumps and moves that continue rather than revert
+        jumps = np.where(np.isfinite(jump), (jump > 3.0).astype(float), np.nan)
+        cols["jump_rate_60"], _ = rolling_mean_std_nb(np.ascontiguousarray(jumps), 60)
+        ret = np.asarray(feats["log_return"], dtype=float)
+        mean_r, _ = rolling_mean_std_nb(np.ascontiguousarray(ret), 30)
+        mean_abs, _ = rolling_mean_std_nb(np.ascontiguousarray(np.abs(ret)), 30)
+        cols["efficiency_30"] = np.abs(mean_r) / mean_abs
+        prev = np.concatenate(([np.nan], ret[:-1]))
+        cols["return_autocorr_60"] = rolling_corr_nb(np.ascontiguousarray(prev),
+                                                     np.ascontiguousarray(ret), 60)
+        # trading activity: the last 10 bars' volume against its trailing norm
+        volume = np.ascontiguousarray(data.volume, dtype=float)
+        v10, _ = rolling_mean_std_nb(volume, 10)
+        v500, _ = rolling_mean_std_nb(volume, 500)
+        cols["log_volume_rel"] = np.log(v10 / v500)
     X = np.column_stack([cols[n] for n in NAMES])
     X[~np.isfinite(X)] = np.nan
     return X

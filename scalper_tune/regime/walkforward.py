@@ -61,15 +61,23 @@ class RegimeReport:
     labels: tuple[int, ...]
     supervised: bool
     per_fold: list[float] = field(default_factory=list)
+    truth: Mapping[str, np.ndarray] = field(default_factory=dict)  # labels (-1: none)
+    majority: Mapping[str, np.ndarray] = field(default_factory=dict)  # training majority class
 
 
 def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
                          n_splits: int = 4, embargo: int = 60, subsample: int = 10,
-                         seed: int = 0) -> RegimeReport:
+                         seed: int = 0, columns: list[int] | None = None,
+                         keep_truth: bool = False) -> RegimeReport:
     """Fit on all symbols' earlier bars (every `subsample`-th bar, to bound the cost), predict
-    the next block, for each of `n_splits` blocks after the first."""
+    the next block, for each of `n_splits` blocks after the first. `columns`: use only these
+    inputs (a baseline); `keep_truth`: also return the labels (realised-behaviour labels on
+    unlabelled data are reported for evaluation only, never used to predict) and each block's
+    training majority class."""
     symbols = market.symbols
     X = {s: regime_matrix(market[s], features[s], market.bar_seconds) for s in symbols}
+    if columns is not None:
+        X = {s: x[:, columns] for s, x in X.items()}
     supervised = all(market[s].regime is not None for s in symbols)
     if supervised:
         y = {s: market[s].regime.astype(np.int64) for s in symbols}
@@ -80,6 +88,7 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
     n = min(len(market[s]) for s in symbols)
     bars = np.arange(n)
     preds = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
+    majority = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
     probs = {s: np.full((len(market[s]), len(REGIMES)), np.nan) for s in symbols}
     truth, guess, per_fold = [], [], []
     for train, test, _ in purged_walk_forward(bars, bars + horizon, n, n_splits, embargo):
@@ -89,11 +98,13 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
         keep = ytr >= 0
         model = RegimeClassifier(max_iter=60, learning_rate=0.2, random_state=seed).fit(
             Xtr[keep], ytr[keep])
+        common = int(np.bincount(ytr[keep]).argmax())
         fold_truth, fold_guess = [], []
         for s in symbols:
             p = model.predict_proba(X[s][test])
             preds[s][test] = model.classes_[np.argmax(p, axis=1)]
             probs[s][np.ix_(test, model.classes_)] = p
+            majority[s][test] = common
             if supervised:
                 fold_truth.append(y[s][test])
                 fold_guess.append(preds[s][test])
@@ -104,11 +115,14 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
                 per_fold.append(float(balanced_accuracy_score(t, g)))
             truth.append(t)
             guess.append(g)
+    kept = ({s: y[s] for s in symbols}, majority) if keep_truth else ({}, {})
     if supervised and truth:
         t, g = np.concatenate(truth), np.concatenate(guess)
         labels = tuple(int(v) for v in np.unique(t))
         recalls = recall_score(t, g, labels=list(labels), average=None, zero_division=0)
         return RegimeReport(preds, probs, float(balanced_accuracy_score(t, g)),
                             {REGIMES[k]: float(r) for k, r in zip(labels, recalls)},
-                            confusion_matrix(t, g, labels=list(labels)), labels, True, per_fold)
-    return RegimeReport(preds, probs, float("nan"), {}, np.zeros((0, 0)), (), False, per_fold)
+                            confusion_matrix(t, g, labels=list(labels)), labels, True, per_fold,
+                            *kept)
+    return RegimeReport(preds, probs, float("nan"), {}, np.zeros((0, 0)), (), False, per_fold,
+                        *kept)

@@ -39,12 +39,14 @@ def _write(tmp_path: Path, experiment: str = GOOD_EXPERIMENT, space: str = GOOD_
 def test_shipped_experiments_load():
     grid = load_experiment(ROOT / "experiments" / "grid.yaml")
     assert grid.space.grid_size == 12_288
-    assert grid.experiment.data.synthetic == SyntheticSpec(assets=11, bars=100_000, crash="2022")
+    assert grid.experiment.data.synthetic == SyntheticSpec(assets=11, bars=100_000, crash="2022",
+                                                           venues=2)
     assert dataclasses.is_dataclass(grid.experiment)
     with pytest.raises(dataclasses.FrozenInstanceError):
         grid.experiment.seed = 1  # frozen
     binance = load_experiment(ROOT / "experiments" / "binance-5m.yaml")
-    assert Path(binance.experiment.data.path).name == "binance-spot-5m-2024"
+    assert Path(binance.experiment.data.path).name == "binance-spot-5m-2024-q1"
+    assert Path(binance.experiment.data.path).is_dir()  # shipped in data/
 
 
 def test_paths_resolve_relative_to_the_file(tmp_path, monkeypatch):

@@ -47,7 +47,7 @@ def test_cross_asset_correlation_in_calm_regime(synth_market):
     regime = synth_market["SYN01"].regime[1:]
     returns = np.array([_returns(synth_market[s])[regime == CALM] for s in synth_market.symbols])
     corr = np.corrcoef(returns)[np.triu_indices(len(returns), 1)]
-    assert corr.min() > 0.2 and corr.max() < 0.8
+    assert corr.min() > 0.1 and corr.max() < 0.8
 
 
 def test_regimes_recorded_with_distinct_volatility(synth_market):
@@ -59,9 +59,9 @@ def test_regimes_recorded_with_distinct_volatility(synth_market):
     assert shares[TOXIC] > 0.005  # rare but learnable
     r, reg = _returns(data), regime[1:]
     vol = {k: r[reg == k].std() for k in (CALM, TRENDING, VOLATILE, TOXIC)}
-    assert vol[TRENDING] > 1.15 * vol[CALM]
-    assert vol[VOLATILE] > 2.0 * vol[CALM]
-    assert vol[TOXIC] > 2.0 * vol[CALM]
+    assert vol[TRENDING] > 0.9 * vol[CALM]  # a trend shows in its drift, not its volatility
+    assert vol[VOLATILE] > 1.8 * vol[CALM]
+    assert vol[TOXIC] > 2.5 * vol[CALM]  # informed flow: strong flow and frequent jumps
     # every asset shares the market-wide regime
     assert all(np.array_equal(synth_market[s].regime, regime) for s in synth_market.symbols)
 
@@ -73,8 +73,12 @@ def test_book_is_sane_and_spreads_widen_under_stress(synth_market):
         assert np.all(d.bid_size > 0) and np.all(d.ask_size > 0)
         spread = (d.ask - d.bid) / d.close
         calm = np.median(spread[d.regime == CALM])
-        assert np.median(spread[d.regime == VOLATILE]) > 2.0 * calm
-        assert np.median(spread[d.regime == TOXIC]) > 4.0 * calm
+        assert np.median(spread[d.regime == VOLATILE]) > 1.5 * calm
+        assert np.median(spread[d.regime == TOXIC]) > 1.5 * calm
+        # ... through volatility and flow, with overlapping distributions: no spread threshold
+        # separates the regimes (the book-only classifier baseline measures it in full)
+        assert (spread[d.regime == TOXIC] < calm).mean() > 0.05
+        assert (spread[d.regime == CALM] > np.median(spread[d.regime == TOXIC])).mean() > 0.05
 
 
 def test_ohlc_consistent(synth_market):
@@ -85,15 +89,18 @@ def test_ohlc_consistent(synth_market):
         assert np.all(d.low > 0) and np.all(d.volume > 0)
 
 
-def test_book_imbalance_predicts_next_returns(synth_market):
+def test_book_imbalance_predicts_next_returns_in_trends_and_toxic_flow(synth_market):
     for symbol in synth_market.symbols:
         d = synth_market[symbol]
         imbalance = (d.bid_size - d.ask_size) / (d.bid_size + d.ask_size)
         log_close = np.log(d.close)
         next5 = log_close[5:] - log_close[:-5]
-        corr = np.corrcoef(imbalance[:-5], next5)[0, 1]
-        t_stat = corr * np.sqrt(len(next5))  # ~N(0,1) without predictive power
-        assert corr > 0.05 and t_stat > 10, (symbol, corr)
+        corr = {}
+        for state in (CALM, TRENDING, TOXIC):
+            sel = d.regime[:-5] == state
+            corr[state] = np.corrcoef(imbalance[:-5][sel], next5[sel])[0, 1]
+        assert corr[TOXIC] > 0.02 and corr[TRENDING] > 0.02, (symbol, corr)
+        assert abs(corr[CALM]) < 0.02, (symbol, corr)  # uninformed flow in calm ranges
 
 
 def _variance_ratio(log_close: np.ndarray, regime: np.ndarray, state: int, k: int = 40) -> float:
@@ -169,3 +176,50 @@ def test_crash_2022_calibration(crash_market, synth_market):
     assert luna[c1 - 1] / luna[c0] < 0.02  # ~99 % collapse
     # outside the crash window the market is the same generator (same regimes before the crash)
     assert np.array_equal(crash_market["SYN01"].regime[:start], synth_market["SYN01"].regime[:start])
+
+
+def test_stylized_facts_within_the_real_data_bands(synth_market):
+    """The default market against real Binance 2024 5-minute data (median over assets of
+    5-minute returns): lag-1 autocorrelation in [-0.03, 0.01], excess kurtosis >= 20, mean
+    |return| autocorrelation over lags 1-10 in [0.12, 0.48], std within 0.5-2x of 0.0027."""
+    from scalper_tune.data.facts import stylized_facts
+
+    facts = stylized_facts(synth_market)
+    assert -0.03 <= facts.median("lag1_autocorr") <= 0.01
+    assert facts.median("excess_kurtosis") >= 20
+    assert 0.12 <= facts.median("abs_autocorr_1_10") <= 0.48
+    assert 0.5 * 0.0027 <= facts.median("std") <= 2 * 0.0027
+
+
+def test_opens_jump_from_the_previous_close(synth_market):
+    for symbol in synth_market.symbols:
+        d = synth_market[symbol]
+        gap = np.log(d.open[1:] / d.close[:-1])
+        move = np.log(d.close[1:] / d.close[:-1])
+        assert np.median(np.abs(gap)) > 0.02 * np.median(np.abs(move))  # the open is not the close
+        assert np.median(np.abs(gap)) < 0.5 * np.median(np.abs(move))  # but a small jump
+        assert np.corrcoef(gap, move)[0, 1] > 0.05  # part of the bar's move (trades between bars)
+
+
+def test_two_venues_basis_lead_lag_and_staggered_gaps():
+    from scalper_tune.config import SyntheticSpec
+    from scalper_tune.data import generate
+
+    m = generate(SyntheticSpec(assets=2, bars=60_000, venues=2))
+    assert m.symbols == ("SYN01", "SYN01-PERP", "SYN02", "SYN02-PERP")
+    assert m.symbol_meta["SYN01-PERP"] == {"asset": "SYN01", "venue": "synthetic-perp"}
+    assert m.symbol_meta["SYN01"] == {"asset": "SYN01", "venue": "synthetic-spot"}
+    spot, perp = m["SYN01"], m["SYN01-PERP"]
+    basis = np.log(perp.close / spot.close)
+    assert np.abs(np.median(basis)) < 5e-4 and np.std(basis) < 5e-3  # stays near zero
+    b = basis - basis.mean()
+    phi = np.dot(b[1:], b[:-1]) / np.dot(b[:-1], b[:-1])
+    assert 0.5 < phi < 0.9999  # mean-reverting
+    rs, rp = np.diff(np.log(spot.close)), np.diff(np.log(perp.close))
+    lead = np.corrcoef(rp[:-1], rs[1:])[0, 1]  # perp today, spot tomorrow
+    lag = np.corrcoef(rs[:-1], rp[1:])[0, 1]
+    assert lead > lag + 0.02
+    # liquidity gaps hit one venue first: the spread blowouts do not start together
+    wide_s = (spot.ask - spot.bid) / spot.close > 8 * np.median((spot.ask - spot.bid) / spot.close)
+    wide_p = (perp.ask - perp.bid) / perp.close > 8 * np.median((perp.ask - perp.bid) / perp.close)
+    assert wide_s.any() and wide_p.any() and (wide_s != wide_p).mean() > 0.001
