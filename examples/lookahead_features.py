@@ -1,6 +1,6 @@
 """User features for `scalper_tune audit --feature lookahead_features:NAME` (run from examples/).
 
-Each takes a mapping of column arrays for one symbol and returns one float per bar. Three of them
+Each takes a mapping of column arrays for one symbol and returns one float per bar. Four of them
 look ahead the way real research code often does; the audit catches each one (exit code 4).
 """
 
@@ -28,3 +28,8 @@ def whole_series_zscore(columns):
 def next_close(columns):
     """Looks ahead: the next bar's close shifted into the present."""
     return pd.Series(columns["close"]).shift(-1).to_numpy()
+
+
+def backfilled_mean(columns):
+    """Looks ahead only in the warm-up: the first 49 bars are filled with a later value."""
+    return pd.Series(columns["close"]).rolling(50).mean().bfill().to_numpy()

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -108,18 +109,40 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     symbols = tuple(s for s in (args.symbols or "").split(",") if s)
-    market = load(DataSpec(path=args.data, symbols=symbols))
+    exp = load_experiment(args.experiment).experiment if args.experiment else None
+    if args.data:
+        data = DataSpec(path=args.data, symbols=symbols)
+    elif exp is not None:
+        data = dataclasses.replace(exp.data, symbols=symbols or exp.data.symbols)
+    else:
+        raise UsageError("audit: give --data DIR or --experiment EXP.yaml (its data).")
+    market = load(data)
     user = dict(load_user_feature(spec) for spec in args.feature)
     if args.cuts < 1:
         raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
-    rows = audit(market, FeatureSpec(), user, cuts=args.cuts, seed=args.seed)
+    from scalper_tune.regime.ml_edge import SIGNAL_RICH
+
+    base = exp.features if exp is not None else FeatureSpec()
+    # the engine check compares trades: by default the signal-rich set, which makes many
+    cfg = _primary_params(args, SIGNAL_RICH)
+    if exp is not None and not args.params:
+        cfg = dataclasses.replace(cfg, costs=exp.costs)
+    rows = audit(market, base, user, cuts=args.cuts, seed=args.seed)
     if not args.no_engine:
-        cfg = _params_file(args)
-        spec = dataclasses.replace(FeatureSpec(), z_windows=(int(cfg.params["z_window"]),))
+        spec = dataclasses.replace(base, z_windows=(int(cfg.params["z_window"]),))
         rows.append(audit_trades(market, spec, cfg.params, cfg.costs, args.cuts, args.seed))
-    print(f"causality audit of {args.data}: {len(market.symbols)} symbol(s), {args.cuts} cut(s), "
+    if exp is not None:
+        from scalper_tune.workflow.audit import audit_regimes
+
+        rows += audit_regimes(exp, market, base, args.cuts, args.seed)
+    source = args.data or f"the data of {args.experiment}"
+    print(f"causality audit of {source}: {len(market.symbols)} symbol(s), {args.cuts} cut(s), "
           f"seed {args.seed}")
     print(render_audit(rows))
+    engine = next((r for r in rows if r.feature == "engine trades"), None)
+    if engine is not None and engine.detail.startswith("0 trades"):
+        raise UsageError("nothing to check: the parameters make no trades before any cut; give "
+                         "--params or more data.")
     return 4 if any(r.violations for r in rows) else 0
 
 
@@ -236,22 +259,67 @@ def _cmd_paper(args: argparse.Namespace) -> int:
 
 
 def _cmd_ml_edge(args: argparse.Namespace) -> int:
-    from scalper_tune.regime.ml_edge import ml_edge, summary
+    from scalper_tune.regime.ml_edge import SIGNAL_RICH, ml_edge, summary
     from scalper_tune.regime.report import render as render_edge
 
-    cfg = _params_file(args)
+    cfg = _primary_params(args, SIGNAL_RICH)
     if not 0.0 < args.min_accuracy < 1.0:
         raise UsageError(f"--min-accuracy {args.min_accuracy}: must be between 0 and 1.")
     if args.permutation_test < 0:
         raise UsageError("--permutation-test: must be >= 0.")
+    if args.block_days <= 0:
+        raise UsageError(f"--block-days {args.block_days}: must be positive.")
     market, features = _market_and_features(args, int(cfg.params["z_window"]))
     edges, taken = ml_edge(market, features, cfg.params, cfg.costs, cfg.account,
-                           args.min_accuracy, args.threshold, args.splits,
+                           args.min_accuracy, args.threshold, args.block_days,
                            permutations=args.permutation_test, seed=args.seed)
-    report = summary(edges, taken, cfg.account, args.min_accuracy)
+    report = summary(edges, taken, cfg.account, args.min_accuracy, args.permutation_test)
+    report["params_source"] = cfg_source(args)
     if args.trades_out:
         write_trades_csv(taken, args.trades_out)
     print(json.dumps(plain(report), indent=2) if args.json else render_edge(report))
+    return 0
+
+
+def cfg_source(args: argparse.Namespace) -> str:
+    if args.params:
+        return str(args.params)
+    if getattr(args, "run", None):
+        return f"{args.run}/best_config.yaml"
+    return "the documented signal-rich set (SIGNAL_RICH)"
+
+
+def _primary_params(args: argparse.Namespace, fallback: dict) -> ParamsFile:
+    """--params, else the best_config.yaml of --run RUN_DIR, else `fallback`."""
+    if args.params:
+        return _params_file(args)
+    if getattr(args, "run", None):
+        path = Path(args.run) / "best_config.yaml"
+        if not path.is_file():
+            raise UsageError(f"--run {args.run}: no best_config.yaml there (a run that judged "
+                             "nothing writes none). Give --params FILE or another run folder.")
+        loaded = load_params_file(path)
+    else:
+        loaded = ParamsFile(params=dict(fallback))
+    if args.account is not None:
+        if args.account <= 0:
+            raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
+        loaded = dataclasses.replace(loaded, account=float(args.account))
+    return loaded
+
+
+def _cmd_regimes(args: argparse.Namespace) -> int:
+    from scalper_tune.workflow.regime_eval import evaluate_regimes, render as render_regimes
+
+    if not 1 <= args.splits <= 20:
+        raise UsageError(f"--splits {args.splits}: must be between 1 and 20.")
+    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+    market = load(DataSpec(path=args.data, symbols=symbols))
+    cache = None if args.no_cache else args.feature_cache
+    features = build_features(market, FeatureSpec(), cache).features
+    ev = evaluate_regimes(market, features, n_splits=args.splits, seed=args.seed)
+    print(json.dumps(plain(ev.to_dict()), indent=2) if args.json else
+          render_regimes(ev, str(args.data)))
     return 0
 
 
@@ -297,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recompute every built-in feature (and each --feature) on the data truncated "
                     "at random cut times and compare with the full-data values before the cut. "
                     "Exit 4 if any feature looks ahead, 0 if none.")
-    aud.add_argument("--data", required=True, help="dataset folder (or files to import)")
+    aud.add_argument("--data", help="dataset folder (or files to import); default: the data of "
+                                     "--experiment")
+    aud.add_argument("--experiment", metavar="EXP.yaml",
+                     help="use this experiment's feature settings, costs and data, and also "
+                          "check its regime labels and entry mask (regime filter, ML gate)")
     aud.add_argument("--feature", action="append", default=[], metavar="MODULE:FUNCTION",
                      help="a user feature importable from the current folder: takes a mapping of "
                           "column arrays (ts, open, high, low, close, volume, book columns) and "
@@ -305,10 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--cuts", type=int, default=20, help="random cut points (default 20)")
     aud.add_argument("--seed", type=int, default=7, help="seed of the cut points (default 7)")
     aud.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
-    aud.add_argument("--params", help="parameter file for the engine check (default: defaults)")
+    aud.add_argument("--params", help="parameter file for the engine check (default: the "
+                                      "signal-rich set, which trades often)")
     aud.add_argument("--no-engine", action="store_true",
                      help="check features only, not the backtest's trades")
-    aud.set_defaults(account=None)
+    aud.set_defaults(account=None, run=None)
     aud.set_defaults(func=_cmd_audit)
 
     bt = commands.add_parser(
@@ -356,12 +429,37 @@ def build_parser() -> argparse.ArgumentParser:
                       help="minimum out-of-sample accuracy to trade an asset (default 0.65)")
     edge.add_argument("--threshold", type=float, default=0.5,
                       help="minimum predicted probability of profit to take a trade (default 0.5)")
-    edge.add_argument("--splits", type=int, default=5, help="walk-forward folds (default 5)")
-    edge.add_argument("--permutation-test", type=int, default=0, metavar="N",
-                      help="refit with shuffled labels N times; print each asset's p-value")
+    edge.add_argument("--block-days", type=float, default=7.0,
+                      help="walk-forward block length in days (default 7): block k's model and "
+                           "verdict use only trades known before it; the first block only trains")
+    edge.add_argument("--permutation-test", type=int, nargs="?", const=200, default=0,
+                      metavar="N",
+                      help="refit with shuffled training labels N times (200 when N is not "
+                           "given) and print each asset's p-value (never below 1/(N+1)); "
+                           "tests the model's skill, not the splits")
+    edge.add_argument("--run", metavar="RUN_DIR",
+                      help="use this run's best_config.yaml as the primary strategy (default: "
+                           "--params, else the documented signal-rich set)")
     edge.add_argument("--seed", type=int, default=7, help="model and permutation seed")
     edge.add_argument("--json", action="store_true", help="print the report as JSON")
     edge.set_defaults(func=_cmd_ml_edge)
+
+    reg = commands.add_parser(
+        "regimes", help="the regime classifier's accuracy next to its baselines",
+        description="Walk-forward balanced accuracy and per-regime recall of the regime "
+                    "classifier against the recorded regimes (else labels from realised "
+                    "behaviour), next to three baselines in the same splits: the majority class, "
+                    "the rule labeller and the classifier on the book columns alone.")
+    reg.add_argument("--data", required=True, help="dataset folder (or files to import)")
+    reg.add_argument("--splits", type=int, default=5,
+                     help="test blocks after the first (training) block (default 5)")
+    reg.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
+    reg.add_argument("--seed", type=int, default=7, help="model seed (default 7)")
+    reg.add_argument("--json", action="store_true", help="print the figures as JSON")
+    reg.add_argument("--feature-cache", default="feature_cache",
+                     help="feature cache folder (default ./feature_cache)")
+    reg.add_argument("--no-cache", action="store_true", help="compute features without caching")
+    reg.set_defaults(func=_cmd_regimes)
 
     data = commands.add_parser("data", help="create, import and inspect market datasets",
                                description="Create, import and inspect canonical datasets "

@@ -25,7 +25,7 @@ def test_help(cli, command):
 def test_top_level_lists_exactly_the_working_commands(cli):
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "ml-edge", "paper", "run",
+    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "ml-edge", "paper", "regimes", "run",
                                    "stress"]
     result = cli("--help")
     assert result.code == 0 and all(name in result.out for name in sub.choices)

@@ -153,23 +153,32 @@ class RaySpec:
 @dataclass(frozen=True)
 class RegimeSpec:
     """classifier: label regimes with the walk-forward scikit-learn classifier (else the causal
-    rule labeller); filter: no entries where the predicted regime is in `block`; splits:
-    walk-forward blocks of the classifier. ml_gate: also gate entries with the meta-labelling
-    model fitted on the trades of the documented default parameters (the primary strategy): an
-    asset trades only where its out-of-sample accuracy reaches gate_min_accuracy and beats its
-    baseline, and only on bars whose P(profit) reaches gate_threshold."""
+    rule labeller); filter: no entries where the predicted regime is in `block`; block_days:
+    the classifier's walk-forward blocks (days from the data's first bar; the first block only
+    trains; fixed blocks, so labels never depend on how much data follows). ml_gate: also gate
+    entries with the meta-labelling model fitted on the trades of the documented signal-rich
+    parameters (the primary strategy), walk forward in blocks of gate_block_days: in each block
+    an asset trades only if the out-of-sample accuracy of the trades known before it reaches
+    gate_min_accuracy and beats their baseline, and only on bars whose P(profit) reaches
+    gate_threshold."""
 
     classifier: bool = True
     filter: bool = True
     block: tuple[str, ...] = ("toxic",)
-    splits: int = 4
+    block_days: float = 14.0
     ml_gate: bool = False
     gate_min_accuracy: float = 0.65
     gate_threshold: float = 0.5
+    gate_block_days: float = 7.0
+    splits: int | None = None  # replaced by block_days; refused with a hint
 
     def problems(self) -> list[tuple[str, str]]:
         out = [("block", f"unknown regime {b!r}; use {', '.join(REGIMES)}")
                for b in self.block if b not in REGIMES]
-        if not 1 <= self.splits <= 20:
-            out.append(("splits", f"must be between 1 and 20, got {self.splits}"))
+        if self.splits is not None:
+            out.append(("splits", "was replaced by regime.block_days (fixed walk-forward blocks "
+                                  "in days, so labels never depend on data that follows)"))
+        for key in ("block_days", "gate_block_days"):
+            if not 0.01 <= getattr(self, key) <= 3650:
+                out.append((key, f"must be between 0.01 and 3650 days, got {getattr(self, key)}"))
         return out

@@ -24,6 +24,7 @@ def audit_trades(market: MarketData, spec: FeatureSpec, params: Mapping[str, obj
     full = backtest(market, compute_market(market, spec), params, costs).trades
     checked = violations = 0
     first: int | None = None
+    compared: list[int] = []
     for cut in cut_times(market, cuts, seed):
         part = truncate(market, int(cut))
         if any(len(part[s]) < 2 for s in part.symbols):
@@ -31,6 +32,7 @@ def audit_trades(market: MarketData, spec: FeatureSpec, params: Mapping[str, obj
         checked += 1
         pre = backtest(part, compute_market(part, spec), params, costs).trades
         closed = full[full["exit_time"] < pd.Timestamp(int(cut), tz="UTC")]
+        compared.append(len(closed))
         intrabar_late = pre["exit_time"] >= pd.Timestamp(int(cut), tz="UTC")
         a = closed[KEY].reset_index(drop=True)
         b = pre.loc[~intrabar_late, KEY].reset_index(drop=True)
@@ -40,4 +42,5 @@ def audit_trades(market: MarketData, spec: FeatureSpec, params: Mapping[str, obj
             odd = merged[merged["_merge"] != "both"]
             t = int(odd["entry_time"].min().value) if len(odd) else int(cut)
             first = t if first is None else min(first, t)
-    return AuditRow("engine trades", checked, violations, first)
+    detail = f"{sum(compared)} trades compared ({', '.join(map(str, compared))} per cut)"
+    return AuditRow("engine trades", checked, violations, first, detail)

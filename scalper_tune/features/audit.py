@@ -31,6 +31,7 @@ class AuditRow:
     cuts: int
     violations: int
     first_violation_ns: int | None
+    detail: str = ""  # e.g. how many trades were compared at each cut
 
 
 def load_user_feature(spec: str) -> tuple[str, UserFeature]:
@@ -94,12 +95,21 @@ def mismatch(prefix: np.ndarray, full: np.ndarray) -> np.ndarray:
 
 
 def cut_times(market: MarketData, cuts: int, seed: int) -> np.ndarray:
-    """`cuts` distinct random bar times, drawn with `seed`, after the first 2 % of the data."""
+    """`cuts` distinct bar times over the whole series, the feature warm-up included: a quarter
+    (at least one) at early, log-spaced bars from bar 16 on (a warm-up filled from later values,
+    e.g. `rolling(50).mean().bfill()`, shows only there), the rest drawn with `seed` anywhere
+    after the second bar."""
     times = np.unique(np.concatenate([market[s].ts for s in market.symbols]))
-    low = max(2, int(0.02 * len(times)))
-    pool = times[low:]
+    n = len(times)
+    k_early = max(1, cuts // 4) if n > 32 else 0
+    stop = max(32.0, min(2048.0, 0.05 * n))
+    early = np.unique(np.round(np.geomspace(16, stop, k_early)).astype(np.int64)) if k_early \
+        else np.zeros(0, dtype=np.int64)
+    early = early[early < n]
+    pool = np.setdiff1d(np.arange(2, n), early)
     rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(pool, size=min(cuts, len(pool)), replace=False))
+    rest = rng.choice(pool, size=min(cuts - len(early), len(pool)), replace=False)
+    return np.sort(times[np.concatenate([early, rest]).astype(np.int64)])
 
 
 def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature] | None = None,
@@ -149,6 +159,7 @@ def render(rows: list[AuditRow]) -> str:
                       for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
+    lines += [f"{r.feature}: {r.detail}" for r in rows if r.detail]
     bad = [r.feature for r in rows if r.violations]
     lines.append(f"LOOK-AHEAD in {len(bad)} feature(s): {', '.join(bad)}" if bad
                  else f"ok: {len(rows)} check(s) causal at every cut")

@@ -79,12 +79,16 @@ class RegimeClassifier(ClassifierMixin, BaseEstimator):
             max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
             class_weight="balanced" if self.balanced else None, early_stopping=False,
             random_state=self.random_state)
-        if self.classes_.shape[0] == 1:
+        self.prior_ = np.bincount(encoded, minlength=self.classes_.shape[0]) / encoded.shape[0]
+        self.columns_ = np.array([np.unique(c[np.isfinite(c)]).size >= 2 for c in X.T],
+                                 dtype=bool)
+        if self.classes_.shape[0] == 1 or not self.columns_.any():
+            # one class, or no input that varies (e.g. book columns on data without a book):
+            # the class frequencies are all there is to say
             self.constant_ = True
             self.n_iter_ = 0
             return self
         self.constant_ = False
-        self.columns_ = informative_columns(X)
         self.edges_ = bin_edges(X[:, self.columns_])
         self.model_.fit(quantize(X[:, self.columns_], self.edges_), encoded)
         self.n_iter_ = self.model_.n_iter_
@@ -94,7 +98,7 @@ class RegimeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         if self.constant_:
-            return np.ones((X.shape[0], 1))
+            return np.tile(self.prior_, (X.shape[0], 1))
         return self.model_.predict_proba(quantize(X[:, self.columns_], self.edges_))
 
     def predict(self, X):

@@ -1,13 +1,16 @@
-"""ML-edge gating by meta-labelling (the seed's `backtest_ml_edge.py --min-accuracy 0.65`).
+"""ML-edge gating by meta-labelling (the seed's `backtest_ml_edge.py --min-accuracy 0.65`), walk
+forward all the way.
 
 For each trade the primary strategy takes (the event engine, ungated), a classifier predicts from
-features known at the entry decision whether the trade will be profitable. Accuracy is measured
-per asset out of sample with purged, embargoed walk-forward splits: a trade trains a fold only if
-it was closed (its label known) before the fold's first bar minus the embargo. An asset is traded
-only when its out-of-sample accuracy reaches `min_accuracy` and beats the majority-class baseline;
-within a traded asset, a trade is taken only when the predicted probability of profit reaches
-`threshold`. The report covers the out-of-sample trades the gate takes, with the P&L each had in
-the ungated backtest.
+features known at the entry decision whether the trade will be profitable. Time is cut into
+fixed blocks (`block_days` from the data's first bar; block 0 only trains): block k is predicted
+by a model fitted on trades closed before block k's start minus the embargo (purged). The
+verdict for block k ("trade this asset") uses only trades whose labels were known before block k
+starts: their out-of-sample predictions must reach `min_accuracy` and beat the majority-class
+rate of the same trades, with at least MIN_OOS_TRADES of them. Within a traded block a trade is
+taken when its predicted probability of profit reaches `threshold`. The report's P&L covers only
+trades taken under verdicts made before them. Nothing about block k depends on data after it, so
+a truncated dataset gives the same blocks up to the cut (prefix-invariant).
 """
 
 from __future__ import annotations
@@ -21,28 +24,50 @@ from scipy.stats import binomtest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from scalper_tune.config.costs import CostModel
+from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest, trades_frame
 from scalper_tune.regime.classifier import informative_columns
 from scalper_tune.regime.features import regime_matrix
-from scalper_tune.regime.splits import purged_walk_forward
+from scalper_tune.regime.splits import fixed_edges, purged_walk_forward
 
 MIN_OOS_TRADES = 20
+BLOCK_DAYS = 7.0
+EMBARGO_BARS = 60
+# The primary strategy when none is given: loose enough to give the model hundreds of
+# samples per asset (>= 300 on the default synthetic market), documented in the README.
+SIGNAL_RICH = dict(default_params(), z_window=40, entry_z=1.5, vol_z_min=-0.5,
+                   imbalance_min=0.0)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of one asset: its time span (ns), the verdict made before it from the trades
+    known then, and the trades the gate took in it."""
+
+    start: int
+    end: int
+    traded: bool
+    accuracy_so_far: float
+    known: int  # trades with known labels behind the verdict
+    trades: int
+    pnl: float
 
 
 @dataclass(frozen=True)
 class AssetEdge:
     symbol: str
-    accuracy: float
+    accuracy: float  # over every out-of-sample prediction (reported, not used to choose)
     baseline: float
     lower_bound: float
     signals: int  # trades of the primary strategy (meta-labelling samples)
     oos: int  # of which predicted out of sample
-    traded: bool
-    trades: int  # out-of-sample trades the gate takes
+    traded: bool  # the verdict for the time after the data (all labels known)
+    trades: int  # trades the gate took, each under a verdict made before it
     pnl: float
     avg_return: float
     p_value: float = float("nan")
+    blocks: tuple[Block, ...] = ()
 
 
 def signal_features(market: MarketData, symbol: str, feats: Mapping[str, np.ndarray],
@@ -67,14 +92,14 @@ def _model(seed: int) -> HistGradientBoostingClassifier:
 
 
 def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.ndarray,
-                     span: int, n_splits: int, embargo: int, seed: int, origin: int,
+                     edges: np.ndarray, embargo: int, seed: int,
                      rng: np.random.Generator | None = None,
                      models: list | None = None) -> np.ndarray:
-    """P(profit) out of sample per sample (NaN where no fold predicts it). With `rng`, training
-    labels are shuffled (the permutation control). With `models`, each fold's (first bar of its
-    test block, used columns, fitted model) is appended to it."""
+    """P(profit) out of sample per sample (NaN where no block predicts it). With `rng`,
+    training labels are shuffled (the permutation control). With `models`, each block's (start,
+    stop, used columns, fitted model) is appended to it."""
     proba = np.full(y.shape[0], np.nan)
-    for train, test, first in purged_walk_forward(start, end, span, n_splits, embargo, origin):
+    for train, test, a, b in purged_walk_forward(start, end, edges, embargo):
         y_train = y[train] if rng is None else rng.permutation(y[train])
         if np.unique(y_train).shape[0] < 2:
             proba[test] = float(y_train.mean())
@@ -83,7 +108,7 @@ def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.nd
         model = _model(seed).fit(X[train][:, cols], y_train)
         proba[test] = model.predict_proba(X[test][:, cols])[:, 1]
         if models is not None:
-            models.append((first, cols, model))
+            models.append((a, b, cols, model))
     return proba
 
 
@@ -98,12 +123,18 @@ class _Samples:
     y: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    t0: int
-    span: int
+    edges: np.ndarray
+
+
+def market_edges(market: MarketData, block_days: float) -> np.ndarray:
+    t0 = int(min(market[s].ts[0] for s in market.symbols))
+    stop = int(max(market[s].ts[-1] for s in market.symbols)) + market.bar_ns
+    return fixed_edges(t0, stop, int(block_days * 86_400 * 1e9))
 
 
 def _samples(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
-             params: Mapping[str, object], costs: CostModel, account: float) -> _Samples | None:
+             params: Mapping[str, object], costs: CostModel, account: float,
+             block_days: float) -> _Samples | None:
     """Backtest the primary strategy once and describe each of its trades at its decision bar."""
     trades = backtest(market, features, params, costs, account).trades.reset_index(drop=True)
     if trades.empty:
@@ -121,84 +152,108 @@ def _samples(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]
         ts = market[symbol].ts
         parts.append((sel, X, ts[decision], ts[t["_exit_bar"].to_numpy()] + market.bar_ns))
     order = np.concatenate([p[0] for p in parts])
-    t0 = int(min(market[s].ts[0] for s in market.symbols))
-    span = int(max(market[s].ts[-1] for s in market.symbols)) - t0 + 1
     return _Samples(trades=trades, order=order, X=np.vstack([p[1] for p in parts]),
                     y=(trades["pnl"].to_numpy()[order] > 0).astype(np.int64),
                     start=np.concatenate([p[2] for p in parts]),
-                    end=np.concatenate([p[3] for p in parts]), t0=t0, span=span)
+                    end=np.concatenate([p[3] for p in parts]),
+                    edges=market_edges(market, block_days))
 
 
-def _predict(s: _Samples, n_splits: int, embargo_ns: int, seed: int,
-             rng: np.random.Generator | None = None, models: list | None = None) -> np.ndarray:
+def _predict(s: _Samples, embargo_ns: int, seed: int, rng: np.random.Generator | None = None,
+             models: list | None = None) -> np.ndarray:
     """Out-of-sample P(profit) per trade row."""
     proba = np.full(len(s.trades), np.nan)
-    proba[s.order] = _oos_predictions(s.X, s.y, s.start, s.end, s.span, n_splits, embargo_ns,
-                                      seed, s.t0, rng=rng, models=models)
+    proba[s.order] = _oos_predictions(s.X, s.y, s.start, s.end, s.edges, embargo_ns, seed,
+                                      rng=rng, models=models)
     return proba
 
 
-def _judge(market: MarketData, trades: pd.DataFrame, proba: np.ndarray, shuffled: list,
-           min_accuracy: float, threshold: float) -> tuple[list[AssetEdge], pd.DataFrame]:
-    """Per-asset accuracy, baseline, lower bound, p-value and verdict; the trades the gate takes."""
+def verdict(correct: np.ndarray, y: np.ndarray, min_accuracy: float) -> tuple[bool, float]:
+    """(trade?, accuracy) from out-of-sample hits and labels of the trades known so far."""
+    if correct.shape[0] < MIN_OOS_TRADES:
+        return False, float("nan")
+    accuracy = float(correct.mean())
+    baseline = float(max(y.mean(), 1 - y.mean()))
+    return accuracy >= min_accuracy and accuracy > baseline, accuracy
+
+
+def _judge(market: MarketData, s: _Samples, proba: np.ndarray, shuffled: list,
+           min_accuracy: float, threshold: float,
+           embargo_ns: int) -> tuple[list[AssetEdge], pd.DataFrame]:
+    """Per asset: the verdict of every block from the trades known before it, the trades the
+    gate took, and the summary figures; the taken trades."""
+    trades = s.trades
     y_all = (trades["pnl"].to_numpy() > 0).astype(np.int64)
+    start = np.full(len(trades), 0, dtype=np.int64)
+    end = np.full(len(trades), 0, dtype=np.int64)
+    start[s.order], end[s.order] = s.start, s.end
+    hit = (proba >= 0.5) == y_all
     edges, taken = [], []
     for symbol in market.symbols:
-        mask = (trades["symbol"] == symbol).to_numpy()
-        oos = mask & np.isfinite(proba)
+        mine = (trades["symbol"] == symbol).to_numpy()
+        oos = mine & np.isfinite(proba)
+        blocks, take = [], np.zeros(len(trades), dtype=bool)
+        for a, b in zip(s.edges[:-1], s.edges[1:]):
+            known = oos & (end < a - embargo_ns)
+            ok, acc = verdict(hit[known], y_all[known], min_accuracy)
+            inside = oos & (start >= a) & (start < b)
+            took = inside & (proba >= threshold) if ok else np.zeros(len(trades), dtype=bool)
+            take |= took
+            blocks.append(Block(int(a), int(b), ok, acc, int(known.sum()), int(took.sum()),
+                                float(trades["pnl"].to_numpy()[took].sum())))
         n_oos = int(oos.sum())
-        if n_oos < MIN_OOS_TRADES:
-            edges.append(AssetEdge(symbol, np.nan, np.nan, np.nan, int(mask.sum()), n_oos, False,
-                                   0, 0.0, np.nan))
-            continue
-        correct = int(((proba[oos] >= 0.5) == y_all[oos]).sum())
-        accuracy = correct / n_oos
-        baseline = float(max(y_all[oos].mean(), 1 - y_all[oos].mean()))
-        lower = float(binomtest(correct, n_oos).proportion_ci(0.95).low)
-        p_value = np.nan
-        if shuffled:
+        traded, _ = verdict(hit[oos], y_all[oos], min_accuracy)
+        if n_oos:
+            correct = int(hit[oos].sum())
+            accuracy = correct / n_oos
+            baseline = float(max(y_all[oos].mean(), 1 - y_all[oos].mean()))
+            lower = float(binomtest(correct, n_oos).proportion_ci(0.95).low)
+        else:
+            accuracy = baseline = lower = float("nan")
+        p_value = float("nan")
+        if shuffled and n_oos:
             accs = [float(((p[oos] >= 0.5) == y_all[oos]).mean()) for p in shuffled]
             p_value = (1 + sum(a >= accuracy for a in accs)) / (1 + len(accs))
-        traded = accuracy >= min_accuracy and accuracy > baseline
-        take = oos & (proba >= threshold) if traded else np.zeros(len(trades), dtype=bool)
         chosen = trades[take]
         taken.append(chosen)
-        edges.append(AssetEdge(symbol, accuracy, baseline, lower, int(mask.sum()), n_oos, traded,
-                               int(take.sum()), float(chosen["pnl"].sum()),
+        edges.append(AssetEdge(symbol, accuracy, baseline, lower, int(mine.sum()), n_oos,
+                               traded, int(take.sum()), float(chosen["pnl"].sum()),
                                float(chosen["return"].mean()) if len(chosen) else np.nan,
-                               float(p_value)))
+                               p_value, tuple(blocks)))
     frame = (pd.concat(taken, ignore_index=True).sort_values("exit_time").reset_index(drop=True)
              if taken else trades.iloc[0:0])
     return edges, frame
 
 
-def _no_trades(market: MarketData) -> list[AssetEdge]:
-    return [AssetEdge(s, np.nan, np.nan, np.nan, 0, 0, False, 0, 0.0, np.nan)
+def _no_trades(market: MarketData, edges: np.ndarray) -> list[AssetEdge]:
+    blocks = tuple(Block(int(a), int(b), False, float("nan"), 0, 0, 0.0)
+                   for a, b in zip(edges[:-1], edges[1:]))
+    return [AssetEdge(s, np.nan, np.nan, np.nan, 0, 0, False, 0, 0.0, np.nan, np.nan, blocks)
             for s in market.symbols]
 
 
 def ml_edge(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
             params: Mapping[str, object], costs: CostModel = CostModel(), account: float = 1000.0,
-            min_accuracy: float = 0.65, threshold: float = 0.5, n_splits: int = 5,
-            embargo: int = 60, permutations: int = 0, seed: int = 7) -> tuple[list[AssetEdge],
-                                                                             pd.DataFrame]:
+            min_accuracy: float = 0.65, threshold: float = 0.5, block_days: float = BLOCK_DAYS,
+            embargo: int = EMBARGO_BARS, permutations: int = 0,
+            seed: int = 7) -> tuple[list[AssetEdge], pd.DataFrame]:
     """Per-asset edge figures and the trades the gate takes (see the module docstring).
 
     The model is fitted on the trades of all assets pooled (a structural edge is shared), with
-    purging on the time axis; accuracy, baseline and the gate are judged per asset."""
-    s = _samples(market, features, params, costs, account)
+    purging on the time axis; accuracy, baseline and the verdicts are per asset."""
+    s = _samples(market, features, params, costs, account, block_days)
     if s is None:
-        return _no_trades(market), trades_frame(market, {})
+        return _no_trades(market, market_edges(market, block_days)), trades_frame(market, {})
     embargo_ns = embargo * market.bar_ns
-    proba = _predict(s, n_splits, embargo_ns, seed)
+    proba = _predict(s, embargo_ns, seed)
     rng = np.random.default_rng(seed)
-    shuffled = [_predict(s, n_splits, embargo_ns, seed, rng=rng) for _ in range(permutations)]
-    return _judge(market, s.trades, proba, shuffled, min_accuracy, threshold)
+    shuffled = [_predict(s, embargo_ns, seed, rng=rng) for _ in range(permutations)]
+    return _judge(market, s, proba, shuffled, min_accuracy, threshold, embargo_ns)
 
 
-def summary(edges: list[AssetEdge], taken: pd.DataFrame, account: float,
-            min_accuracy: float) -> dict:
-    """The seed's report as one mapping (fractions, not percent)."""
+def summary(edges: list[AssetEdge], taken: pd.DataFrame, account: float, min_accuracy: float,
+            permutations: int = 0) -> dict:
+    """The seed's report as one mapping (fractions, not percent; times ISO 8601 UTC)."""
     pnl = taken["pnl"].to_numpy(dtype=float)
     rets = taken["return"].to_numpy(dtype=float)
     cum = np.cumsum(pnl)
@@ -213,11 +268,21 @@ def summary(edges: list[AssetEdge], taken: pd.DataFrame, account: float,
         "profit_factor": float(win / loss) if loss > 0 else None,
         "total_pnl": float(pnl.sum()), "return_on_account": float(pnl.sum() / account),
         "max_drawdown": min(dd, 0.0), "worst_trade": float(rets.min()) if rets.size else None,
+        "permutations": permutations,
+        "min_p_value": 1.0 / (permutations + 1) if permutations else None,
         "assets": [{"symbol": e.symbol, "accuracy": _n(e.accuracy), "baseline": _n(e.baseline),
                     "lower_bound": _n(e.lower_bound), "signals": e.signals, "traded": e.traded,
                     "trades": e.trades, "pnl": e.pnl, "avg_return": _n(e.avg_return),
-                    "p_value": _n(e.p_value)} for e in edges],
+                    "p_value": _n(e.p_value),
+                    "blocks": [{"start": _iso(b.start), "end": _iso(b.end), "traded": b.traded,
+                                "accuracy_so_far": _n(b.accuracy_so_far), "known": b.known,
+                                "trades": b.trades, "pnl": b.pnl} for b in e.blocks]}
+                   for e in edges],
     }
+
+
+def _iso(ns: int) -> str:
+    return np.datetime_as_string(np.datetime64(int(ns), "ns"), unit="s") + "Z"
 
 
 def _n(x: float) -> float | None:
@@ -227,43 +292,37 @@ def _n(x: float) -> float | None:
 def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
               params: Mapping[str, object], costs: CostModel = CostModel(),
               account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
-              n_splits: int = 5, embargo: int = 60, seed: int = 7) -> tuple[dict, list[AssetEdge]]:
-    """The ML gate as a per-bar entry mask for the pipeline.
-
-    The meta-model is fitted walk-forward (purged, embargoed) on the trades of `params`, the
-    primary strategy; for every bar of a test block it predicts P(profit) of an entry there (side
-    against the price z-score). An asset stays open only if its out-of-sample trade accuracy
-    reaches `min_accuracy` and beats its baseline, and then only on bars whose probability reaches
-    `threshold`. Bars of the first block, before any model exists, are not gated."""
-    s = _samples(market, features, params, costs, account)
-    masks = {sym: np.ones(len(market[sym]), dtype=bool) for sym in market.symbols}
+              block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS,
+              seed: int = 7) -> tuple[dict, list[AssetEdge]]:
+    """The ML gate as a per-bar entry mask for the pipeline: in block k an asset is open only
+    where block k's verdict (from trades known before it) says trade, and there only on bars
+    where block k's model gives an entry there (side against the price z-score) a probability
+    of profit of at least `threshold`. Blocks without a verdict (the first two: no model, then
+    no known out-of-sample trades) are closed: without evidence of an edge, no trading."""
+    s = _samples(market, features, params, costs, account, block_days)
+    masks = {sym: np.zeros(len(market[sym]), dtype=bool) for sym in market.symbols}
     if s is None:
-        return masks, _no_trades(market)
+        return masks, _no_trades(market, market_edges(market, block_days))
+    embargo_ns = embargo * market.bar_ns
     models: list = []
-    proba = _predict(s, n_splits, embargo * market.bar_ns, seed, models=models)
-    edges, _ = _judge(market, s.trades, proba, [], min_accuracy, threshold)
-    traded = {e.symbol: e.traded for e in edges}
+    proba = _predict(s, embargo_ns, seed, models=models)
+    edges, _ = _judge(market, s, proba, [], min_accuracy, threshold, embargo_ns)
+    by_symbol = {e.symbol: e for e in edges}
     window = int(params["z_window"])
-    t0, span = s.t0, s.span
-    bar_x = {}
     for symbol in market.symbols:
         z = np.asarray(features[symbol][f"price_z_w{window}"])
         sides = np.where(z < 0, 1.0, -1.0)
-        bar_x[symbol] = signal_features(market, symbol, features[symbol], window,
-                                        np.arange(len(market[symbol])), sides)
-    edges_ns = t0 + (np.arange(n_splits + 2, dtype=np.float64) / (n_splits + 1)
-                     * span).astype(np.int64)  # the blocks of purged_walk_forward
-    for symbol in market.symbols:
-        if not traded[symbol]:  # no edge out of sample: closed after the first block
-            masks[symbol][market[symbol].ts >= edges_ns[1]] = False
-    for first, cols, model in models:  # the folds' own models, fitted once
-        stop = edges_ns[np.searchsorted(edges_ns, first) + 1]
-        for symbol in market.symbols:
-            if not traded[symbol]:
+        ts = market[symbol].ts
+        verdicts = {b.start: b.traded for b in by_symbol[symbol].blocks}
+        X = None
+        for a, b, cols, model in models:
+            if not verdicts.get(a, False):
                 continue
-            ts = market[symbol].ts
-            lo, hi = np.searchsorted(ts, first), np.searchsorted(ts, stop)
-            if hi > lo:
-                proba = model.predict_proba(bar_x[symbol][lo:hi][:, cols])[:, 1]
-                masks[symbol][lo:hi] = proba >= threshold
+            lo, hi = np.searchsorted(ts, a), np.searchsorted(ts, b)
+            if hi <= lo:
+                continue
+            if X is None:
+                X = signal_features(market, symbol, features[symbol], window,
+                                    np.arange(len(ts)), sides)
+            masks[symbol][lo:hi] = model.predict_proba(X[lo:hi][:, cols])[:, 1] >= threshold
     return masks, edges

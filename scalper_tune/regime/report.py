@@ -30,18 +30,28 @@ def render(s: dict) -> str:
         RULE,
         "Top Assets by P&L:",
     ]
-    traded = sorted((a for a in s["assets"] if a["traded"]), key=lambda a: -a["pnl"])
+    traded = sorted((a for a in s["assets"] if a["trades"]), key=lambda a: -a["pnl"])
     for a in traded[:5]:
         lines.append(f"  {a['symbol']} acc={a['accuracy'] * 100:.1f}% "
                      f"avg_ret={_pct(a['avg_return'], signed=True)}")
     if not traded:
-        lines.append("  (none: no asset's model beat its baseline and the minimum accuracy)")
+        lines.append("  (none: in no block did an asset's model, judged on the trades known "
+                     "before it, beat its baseline and the minimum accuracy)")
     lines += ["", f"{'symbol':<12}{'accuracy':>9}{'baseline':>9}{'lower95':>9}{'signals':>8}"
-                  f"{'traded':>7}{'trades':>7}{'p-value':>9}"]
+                  f"{'blocks':>8}{'trades':>7}{'next':>6}{'p-value':>9}"]
     for a in s["assets"]:
         f = lambda x: f"{x * 100:.1f}%" if x is not None else "n/a"
         p = f"{a['p_value']:.3f}" if a["p_value"] is not None else "-"
+        blocks = f"{sum(b['traded'] for b in a['blocks'])}/{len(a['blocks'])}"
         lines.append(f"{a['symbol']:<12}{f(a['accuracy']):>9}{f(a['baseline']):>9}"
-                     f"{f(a['lower_bound']):>9}{a['signals']:>8}{'yes' if a['traded'] else 'no':>7}"
-                     f"{a['trades']:>7}{p:>9}")
+                     f"{f(a['lower_bound']):>9}{a['signals']:>8}{blocks:>8}{a['trades']:>7}"
+                     f"{'yes' if a['traded'] else 'no':>6}{p:>9}")
+    lines.append("accuracy, baseline: over every out-of-sample prediction (reported only); blocks: "
+                 "blocks traded / blocks, each verdict from trades known before it; next: the "
+                 "verdict after the data")
+    if s.get("permutations"):
+        lines.append(f"p-value: share of {s['permutations']} refits on shuffled training labels "
+                     f"scoring at least as well; it cannot be below 1/(N+1) = "
+                     f"{s['min_p_value']:.4f}. It tests the model's skill, not the splits.")
+    lines.append(f"primary strategy: {s.get('params_source', 'given parameters')}")
     return "\n".join(lines)

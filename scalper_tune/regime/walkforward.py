@@ -19,7 +19,7 @@ from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.regime.classifier import RegimeClassifier
 from scalper_tune.regime.features import regime_matrix
-from scalper_tune.regime.splits import purged_walk_forward
+from scalper_tune.regime.splits import equal_edges, fixed_edges, purged_walk_forward
 
 FUTURE_HORIZON = 60  # bars of realised behaviour behind a label on unlabelled data
 
@@ -65,13 +65,27 @@ class RegimeReport:
     majority: Mapping[str, np.ndarray] = field(default_factory=dict)  # training majority class
 
 
+def block_schedule(market: MarketData, block_days: float | None = None,
+                   n_splits: int | None = None) -> np.ndarray:
+    """Block edges (ns) over the market's time axis: fixed blocks of `block_days` from its first
+    bar (prefix-invariant: the pipeline and the gates), or `n_splits` + 1 equal blocks of the
+    data at hand (evaluations)."""
+    t0 = int(min(market[s].ts[0] for s in market.symbols))
+    stop = int(max(market[s].ts[-1] for s in market.symbols)) + market.bar_ns
+    if block_days is not None:
+        return fixed_edges(t0, stop, int(block_days * 86_400 * 1e9))
+    return equal_edges(t0, stop - t0, int(n_splits or 4))
+
+
 def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
-                         n_splits: int = 4, embargo: int = 60, subsample: int = 10,
+                         n_splits: int | None = 4, embargo: int = 60, subsample: int = 10,
                          seed: int = 0, columns: list[int] | None = None,
-                         keep_truth: bool = False) -> RegimeReport:
-    """Fit on all symbols' earlier bars (every `subsample`-th bar, to bound the cost), predict
-    the next block, for each of `n_splits` blocks after the first. `columns`: use only these
-    inputs (a baseline); `keep_truth`: also return the labels (realised-behaviour labels on
+                         keep_truth: bool = False,
+                         block_days: float | None = None) -> RegimeReport:
+    """Fit on all symbols' earlier bars (every `subsample`-th bar of each symbol, to bound the
+    cost), predict the next block, block by block (`block_schedule`: fixed blocks of
+    `block_days`, else `n_splits` + 1 equal blocks; the first only trains). `columns`: use only
+    these inputs (a baseline); `keep_truth`: also return the labels (realised-behaviour labels on
     unlabelled data are reported for evaluation only, never used to predict) and each block's
     training majority class."""
     symbols = market.symbols
@@ -85,31 +99,37 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
     else:
         y = {s: future_labels(market[s].close, features[s]) for s in symbols}
         horizon = FUTURE_HORIZON
-    n = min(len(market[s]) for s in symbols)
-    bars = np.arange(n)
+    bar_ns = market.bar_ns
+    edges = block_schedule(market, block_days, n_splits)
+    # every symbol's bars on one time axis: sample intervals [ts, ts + horizon], in bar order
+    owner = np.concatenate([np.full(len(market[s]), i) for i, s in enumerate(symbols)])
+    index = np.concatenate([np.arange(len(market[s])) for s in symbols])
+    ts = np.concatenate([market[s].ts for s in symbols])
+    X_all = np.vstack([X[s] for s in symbols])
+    y_all = np.concatenate([y[s] for s in symbols])
     preds = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
     majority = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
     probs = {s: np.full((len(market[s]), len(REGIMES)), np.nan) for s in symbols}
     truth, guess, per_fold = [], [], []
-    for train, test, _ in purged_walk_forward(bars, bars + horizon, n, n_splits, embargo):
-        tr = train[::subsample]
-        Xtr = np.vstack([X[s][tr] for s in symbols])
-        ytr = np.concatenate([y[s][tr] for s in symbols])
-        keep = ytr >= 0
+    sampled = index % subsample == 0
+    for train, test, _, _ in purged_walk_forward(ts, ts + horizon * bar_ns, edges,
+                                                 embargo * bar_ns):
+        tr = train[sampled[train] & (y_all[train] >= 0)]
+        if tr.size == 0:
+            continue
         model = RegimeClassifier(max_iter=60, learning_rate=0.2, random_state=seed).fit(
-            Xtr[keep], ytr[keep])
-        common = int(np.bincount(ytr[keep]).argmax())
-        fold_truth, fold_guess = [], []
-        for s in symbols:
-            p = model.predict_proba(X[s][test])
-            preds[s][test] = model.classes_[np.argmax(p, axis=1)]
-            probs[s][np.ix_(test, model.classes_)] = p
-            majority[s][test] = common
-            if supervised:
-                fold_truth.append(y[s][test])
-                fold_guess.append(preds[s][test])
+            X_all[tr], y_all[tr])
+        common = int(np.bincount(y_all[tr]).argmax())
+        p = model.predict_proba(X_all[test])
+        guessed = model.classes_[np.argmax(p, axis=1)]
+        for i, s in enumerate(symbols):
+            mine = owner[test] == i
+            rows = index[test][mine]
+            preds[s][rows] = guessed[mine]
+            probs[s][np.ix_(rows, model.classes_)] = p[mine]
+            majority[s][rows] = common
         if supervised:
-            t, g = np.concatenate(fold_truth), np.concatenate(fold_guess)
+            t, g = y_all[test], guessed
             with warnings.catch_warnings():  # a block may lack a regime its model predicts
                 warnings.simplefilter("ignore", UserWarning)
                 per_fold.append(float(balanced_accuracy_score(t, g)))

@@ -106,24 +106,28 @@ class PipelineTracker:
     def _timing(self, timings: Mapping[str, float], phase: str) -> dict:
         return {k: v for k, v in timings.items() if k.startswith(phase)}
 
-    def regimes(self, report, spec, gate_edges=None) -> None:
-        """The regime classifier's walk-forward accuracy and confusion matrix, and the ML gate's
-        per-asset out-of-sample accuracy."""
+    def regimes(self, report, evaluation, spec, gate_edges=None) -> None:
+        """The regime classifier's walk-forward accuracy next to its baselines (majority
+        class, rule labeller, book columns only), its confusion matrix, and the ML gate's
+        per-asset out-of-sample accuracy and blocks traded."""
         if (report is None and gate_edges is None) or not self._once("regimes"):
             return
         run = self.t.open_child("regimes", tags={"phase": "regimes"})
         metrics = {}
-        if report is not None:
-            metrics["balanced_accuracy"] = report.balanced_accuracy
-            metrics.update({f"recall_{k}": v for k, v in report.recall.items()})
+        if evaluation is not None:
+            metrics["balanced_accuracy"] = evaluation.balanced_accuracy
+            metrics.update({f"recall_{k}": v for k, v in evaluation.recall.items()})
+            metrics.update({f"baseline_{k}": v for k, v in evaluation.baselines.items()})
             metrics.update({f"balanced_accuracy_fold{i}": v
-                            for i, v in enumerate(report.per_fold)})
+                            for i, v in enumerate(evaluation.per_fold)})
         for e in gate_edges or []:
             metrics[f"gate_accuracy_{e.symbol}"] = e.accuracy
             metrics[f"gate_baseline_{e.symbol}"] = e.baseline
             metrics[f"gate_traded_{e.symbol}"] = float(e.traded)
-        self.t.log(run, params={"classifier": "RegimeClassifier", "splits": spec.splits,
-                                "filter": spec.filter, "block": ",".join(spec.block)},
+            metrics[f"gate_blocks_traded_{e.symbol}"] = float(sum(b.traded for b in e.blocks))
+        self.t.log(run, params={"classifier": "RegimeClassifier", "block_days": spec.block_days,
+                                "filter": spec.filter, "block": ",".join(spec.block),
+                                "labels": evaluation.labels if evaluation else "none"},
                    metrics=metrics)
         if report is not None and report.supervised:
             names = [REGIMES[k] for k in report.labels]
@@ -133,9 +137,9 @@ class PipelineTracker:
                              columns=[f"pred_{n}" for n in names]).to_csv(path)
                 self.t.artifacts(run, [path])
         self.t.finish(run)
-        if report is not None:
+        if evaluation is not None:
             self.t.log(self.t.parent,
-                       metrics={"regime_balanced_accuracy": report.balanced_accuracy})
+                       metrics={"regime_balanced_accuracy": evaluation.balanced_accuracy})
         self._done("regimes")
 
     def phase1(self, table: pd.DataFrame, folder, grid, timings) -> None:

@@ -132,7 +132,8 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: fl
     t["data_wall_s"] = time.perf_counter() - started
     tracker = folder.tracker(exp, prep.data_hash, store)
     tracker.dataset(market, prep.data_hash, exp)
-    tracker.regimes(prep.regimes.report, exp.regime, prep.regimes.gate_edges)
+    tracker.regimes(prep.regimes.report, prep.regimes.evaluation, exp.regime,
+                    prep.regimes.gate_edges)
     for note in prep.regimes.notes:
         log.info(note)
     seg = prep.segments.iso()

@@ -19,7 +19,7 @@ from sklearn.metrics import balanced_accuracy_score, recall_score
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.regime.features import BOOK_COLUMNS, NAMES
-from scalper_tune.regime.walkforward import walk_forward_regimes
+from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
 from scalper_tune.robustness.regimes import market_labels
 
 FEATURES = Mapping[str, Mapping[str, np.ndarray]]
@@ -48,13 +48,17 @@ def _score(truth: np.ndarray, guess: np.ndarray) -> float:
         return float(balanced_accuracy_score(truth, guess))
 
 
-def evaluate_regimes(market: MarketData, features: FEATURES, n_splits: int = 5,
-                     seed: int = 7) -> RegimeEvaluation:
+def evaluate_regimes(market: MarketData, features: FEATURES, n_splits: int | None = 5,
+                     seed: int = 7, block_days: float | None = None,
+                     full: RegimeReport | None = None) -> RegimeEvaluation:
     """The classifier's walk-forward balanced accuracy and per-regime recall, with the three
-    baselines in the same test blocks."""
-    full = walk_forward_regimes(market, features, n_splits=n_splits, seed=seed, keep_truth=True)
+    baselines in the same test blocks (`n_splits` + 1 equal blocks, or fixed blocks of
+    `block_days`; `full`: the classifier's report when it was run already, with keep_truth)."""
+    full = full or walk_forward_regimes(market, features, n_splits=n_splits, seed=seed,
+                                        keep_truth=True, block_days=block_days)
     book = walk_forward_regimes(market, features, n_splits=n_splits, seed=seed,
-                                columns=[NAMES.index(c) for c in BOOK_COLUMNS], keep_truth=True)
+                                columns=[NAMES.index(c) for c in BOOK_COLUMNS], keep_truth=True,
+                                block_days=block_days)
     rules = market_labels(market, features)
     truth, guess, book_guess, rule_guess, majority = [], [], [], [], []
     for s in market.symbols:
@@ -65,6 +69,10 @@ def evaluate_regimes(market: MarketData, features: FEATURES, n_splits: int = 5,
         rule_guess.append(rules[s][scored].astype(np.int64))
         majority.append(full.majority[s][scored])
     t = np.concatenate(truth)
+    if t.size == 0:  # too little data for a test block: nothing scored
+        nan = float("nan")
+        return RegimeEvaluation(nan, {}, {"majority": nan, "rules": nan, "book_only": nan},
+                                "truth" if full.supervised else "realised", 0, [])
     labels = sorted(int(v) for v in np.unique(t))
     recalls = recall_score(t, np.concatenate(guess), labels=labels, average=None,
                            zero_division=0)

@@ -13,12 +13,12 @@ import numpy as np
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
-from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import ENTRY_MASK, REGIME_LABEL
-from scalper_tune.regime.ml_edge import gate_mask
+from scalper_tune.regime.ml_edge import SIGNAL_RICH, gate_mask
 from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
 from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.workflow.regime_eval import RegimeEvaluation, evaluate_regimes
 
 log = logging.getLogger("scalper_tune.run")
 FEATURES = Mapping[str, Mapping[str, np.ndarray]]
@@ -32,6 +32,7 @@ class RegimeResult:
     labels: Mapping[str, np.ndarray]
     allow: Mapping[str, np.ndarray]
     report: RegimeReport | None = None
+    evaluation: RegimeEvaluation | None = None
     gate_edges: list | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -46,17 +47,15 @@ def label_and_mask(exp: Experiment, market: MarketData, features: FEATURES,
         return RegimeResult(labels={s: data[f"labels_{s}"] for s in market.symbols},
                             allow={s: data[f"allow_{s}"] for s in market.symbols})
     rules = market_labels(market, features)
-    report, notes = None, []
+    report, evaluation, notes = None, None, []
     if exp.regime.classifier:
-        report = walk_forward_regimes(market, features, n_splits=exp.regime.splits, seed=exp.seed)
+        report = walk_forward_regimes(market, features, n_splits=None, seed=exp.seed,
+                                      keep_truth=True, block_days=exp.regime.block_days)
+        evaluation = evaluate_regimes(market, features, n_splits=None, seed=exp.seed,
+                                      block_days=exp.regime.block_days, full=report)
         labels = {s: np.where(report.predictions[s] >= 0, report.predictions[s],
                               rules[s]).astype(np.int8) for s in market.symbols}
-        if report.supervised:
-            recall = ", ".join(f"{k} {v:.0%}" for k, v in report.recall.items())
-            notes.append(f"regimes: walk-forward classifier, balanced accuracy "
-                         f"{report.balanced_accuracy:.1%} against the recorded truth ({recall})")
-        else:
-            notes.append("regimes: walk-forward classifier on labels from realised behaviour")
+        notes.append(regime_note(evaluation))
     else:
         labels = {s: rules[s].astype(np.int8) for s in market.symbols}
     allow = {s: np.ones(len(market[s]), dtype=bool) for s in market.symbols}
@@ -65,9 +64,9 @@ def label_and_mask(exp: Experiment, market: MarketData, features: FEATURES,
         allow = {s: ~np.isin(labels[s], blocked) for s in market.symbols}
     edges = None
     if exp.regime.ml_gate:
-        gate, edges = gate_mask(market, features, default_params(), exp.costs, exp.account,
+        gate, edges = gate_mask(market, features, SIGNAL_RICH, exp.costs, exp.account,
                                 exp.regime.gate_min_accuracy, exp.regime.gate_threshold,
-                                seed=exp.seed)
+                                block_days=exp.regime.gate_block_days, seed=exp.seed)
         allow = {s: allow[s] & gate[s] for s in market.symbols}
         traded = [e.symbol for e in edges if e.traded]
         notes.append(f"ml gate: {len(traded)} of {len(edges)} assets clear "
@@ -78,7 +77,20 @@ def label_and_mask(exp: Experiment, market: MarketData, features: FEATURES,
         np.savez(tmp, **{f"labels_{s}": labels[s] for s in market.symbols},
                  **{f"allow_{s}": allow[s] for s in market.symbols})
         tmp.replace(stored)
-    return RegimeResult(labels=labels, allow=allow, report=report, gate_edges=edges, notes=notes)
+    return RegimeResult(labels=labels, allow=allow, report=report, evaluation=evaluation,
+                        gate_edges=edges, notes=notes)
+
+
+def regime_note(ev: RegimeEvaluation) -> str:
+    """One progress line: the classifier's accuracy next to its baselines."""
+    if ev.bars == 0:
+        return "regimes: too little data for a walk-forward test block; rule labels used"
+    base = ev.baselines
+    recall = ", ".join(f"{k} {v:.0%}" for k, v in ev.recall.items())
+    against = "the recorded truth" if ev.labels == "truth" else "labels from realised behaviour"
+    return (f"regimes: walk-forward classifier, balanced accuracy {ev.balanced_accuracy:.1%} "
+            f"against {against} ({recall}); baselines: majority {base['majority']:.1%}, rules "
+            f"{base['rules']:.1%}, book only {base['book_only']:.1%}")
 
 
 def with_regimes(features: FEATURES, result: RegimeResult) -> dict:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
+
 import pytest
 
 from tests.conftest import ROOT
 
-PLANTED = ["centred_mean", "whole_series_zscore", "next_close"]
+PLANTED = ["centred_mean", "whole_series_zscore", "next_close", "backfilled_mean"]
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def dataset(tmp_path_factory):
     from scalper_tune.data import generate, write_dataset
 
     folder = tmp_path_factory.mktemp("audit") / "ds"
-    write_dataset(generate(SyntheticSpec(assets=2, bars=4000)), folder)
+    write_dataset(generate(SyntheticSpec(assets=2, bars=12_000)), folder)  # past the warm-up
     return folder
 
 
@@ -41,14 +43,18 @@ def test_planted_lookahead_exits_4(cli, dataset, in_examples, name):
                  "--feature", "lookahead_features:trailing_mean")
     assert result.code == 4, result.out
     line = next(x for x in result.out.splitlines() if x.startswith(f"lookahead_features:{name}"))
-    assert line.split()[1:3] == ["5", "5"] and "UTC" in line
+    cuts, violations = (int(v) for v in line.split()[1:3])
+    assert cuts == 5 and violations >= 1 and "UTC" in line
+    if name != "backfilled_mean":  # caught at every cut past its own warm-up
+        assert violations >= 4
     ok = next(x for x in result.out.splitlines() if x.startswith("lookahead_features:trailing_mean"))
     assert ok.split()[1:4] == ["5", "0", "-"]
     assert "LOOK-AHEAD in 1 feature(s)" in result.out
 
 
 def test_real_feed_with_cross_venue_features_passes(cli, shared_data):
-    result = cli("audit", "--data", shared_data / "binance-feed-2024-08-08", "--cuts", "5")
+    result = cli("audit", "--data", shared_data / "binance-feed-2024-08-08", "--cuts", "5",
+                 "--no-engine")  # 6 minutes of 1 s bars: no trade to compare
     assert result.code == 0, result.out
     assert "basis_z" in result.out and "imbalance_lead" in result.out
 
@@ -63,3 +69,42 @@ def test_bad_user_features_are_usage_errors(cli, dataset, in_examples):
                        ("justname", "expected module:function")]:
         result = cli("audit", "--data", dataset, "--cuts", "2", "--feature", spec)
         assert result.code == 2 and text in result.err, (spec, result.err)
+
+
+def test_cuts_cover_the_warm_up(dataset):
+    from scalper_tune.data import load_dataset
+    from scalper_tune.features.audit import cut_times
+
+    market = load_dataset(dataset)
+    cuts = cut_times(market, 8, 7)
+    bars = np.searchsorted(market["SYN01"].ts, cuts)
+    assert len(cuts) == 8 and bars.min() <= 64 and bars.max() > 1000
+
+
+def test_no_trades_to_compare_is_not_a_pass(cli, dataset, tmp_path):
+    import yaml
+
+    from scalper_tune.config.strategy_params import default_params
+
+    never = dict(default_params(), entry_z=10.0)  # no z-score ever gets there
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"params": never}))
+    result = cli("audit", "--data", dataset, "--cuts", "3", "--params", tmp_path / "p.yaml")
+    assert result.code == 2, result.out + result.err
+    assert "engine trades: 0 trades compared (0, 0, 0 per cut)" in result.out
+    assert "nothing to check: the parameters make no trades before any cut" in result.err
+
+
+def test_audit_of_an_experiment_checks_labels_and_masks(cli, tmp_path):
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "experiments" / "smoke.yaml").read_text())
+    raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
+    raw["data"] = {"synthetic": {"assets": 2, "bars": 12_000, "seed": 3}}
+    raw["regime"].update(ml_gate=True, gate_min_accuracy=0.5, gate_block_days=1.0,
+                         block_days=1.5)
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    result = cli("audit", "--experiment", tmp_path / "exp.yaml", "--cuts", "3", "--no-engine")
+    assert result.code == 0, result.out + result.err
+    for row in ("regime labels", "entry mask"):
+        line = next(x for x in result.out.splitlines() if x.startswith(row))
+        assert line.split()[-3:] == ["3", "0", "-"], line

@@ -43,10 +43,12 @@ def walk():
 def test_no_edge_on_a_random_walk(walk):
     market, feats = walk
     edges, taken = ml_edge(market, feats, LOOSE, min_accuracy=0.55)
-    assert sum(e.traded for e in edges) <= 1
     for e in edges:
         assert e.signals > 200
         assert e.accuracy <= e.baseline + 0.05  # no skill beyond noise
+    # chance alone may open an asset for a block now and then, but it does not make money
+    blocks = [b for e in edges for b in e.blocks]
+    assert sum(b.traded for b in blocks) <= 0.25 * len(blocks)
 
 
 def test_permutation_control_falls_to_baseline():
@@ -63,8 +65,9 @@ def test_permutation_control_falls_to_baseline():
     y = (rng.random(3000) < 0.6).astype(np.int64)
     X[:, 0] += 2.0 * y  # a real, learnable signal
     start = np.arange(3000, dtype=np.int64)
-    real = _oos_predictions(X, y, start, start + 5, 3000, 4, 10, 0, 0)
-    shuffled = _oos_predictions(X, y, start, start + 5, 3000, 4, 10, 0, 0,
+    edges = np.arange(0, 3001, 600)
+    real = _oos_predictions(X, y, start, start + 5, edges, 10, 0)
+    shuffled = _oos_predictions(X, y, start, start + 5, edges, 10, 0,
                                 rng=np.random.default_rng(1))
     ok = np.isfinite(real)
     baseline = max(y[ok].mean(), 1 - y[ok].mean())
@@ -89,7 +92,10 @@ def test_report_keys_and_command(cli, tmp_path):
                 "return_on_account", "max_drawdown", "worst_trade", "assets"):
         assert key in data
     assert {"symbol", "accuracy", "baseline", "lower_bound", "signals", "traded", "trades", "pnl",
-            "avg_return"} <= set(data["assets"][0])
+            "avg_return", "blocks"} <= set(data["assets"][0])
+    block = data["assets"][0]["blocks"][0]
+    assert set(block) == {"start", "end", "traded", "accuracy_so_far", "known", "trades", "pnl"}
+    assert block["start"].endswith("Z") and block["traded"] is False
     text = cli("ml-edge", "--data", tmp_path / "ds", "--params", params, "--no-cache")
     lines = text.out.splitlines()
     order = ["Account Value:", "Min Model Accuracy:", "Assets Traded:", "-----", "Total Trades:",
@@ -122,17 +128,92 @@ def test_command_on_real_binance_data(cli, tmp_path):
     assert all(a["signals"] > 200 and a["lower_bound"] < a["accuracy"] for a in data["assets"])
 
 
-def test_gate_mask_for_the_pipeline():
-    from scalper_tune.regime.ml_edge import gate_mask
+def _blocks(edges):
+    """Blocks per symbol as plain tuples (NaN as None, so equal blocks compare equal)."""
+    import dataclasses
+    import math
+
+    def plain(b):
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v
+                     for v in dataclasses.astuple(b))
+
+    return {e.symbol: tuple(plain(b) for b in e.blocks) for e in edges}
+
+
+@pytest.fixture(scope="module")
+def gated():
+    """A market, its features, and the same market cut after 60 % of its bars."""
+    from scalper_tune.features.audit import truncate
 
     market = generate(SyntheticSpec(assets=3, bars=40_000))
     feats = compute_market(market, FeatureSpec(z_windows=(40,)))
-    masks, edges = gate_mask(market, feats, LOOSE, min_accuracy=0.0, n_splits=4)
-    first_block_end = 40_000 // 5
+    cut = int(market["SYN01"].ts[24_000])
+    part = truncate(market, cut)
+    return market, feats, part, compute_market(part, FeatureSpec(z_windows=(40,))), cut
+
+
+def test_verdicts_walk_forward_and_prefix_invariant(gated):
+    """Each block's verdict uses only trades known before it: the blocks that end before a cut
+    are identical with the data truncated at the cut."""
+    market, feats, part, part_feats, cut = gated
+    full, _ = ml_edge(market, feats, LOOSE, min_accuracy=0.5, block_days=2)
+    short, _ = ml_edge(part, part_feats, LOOSE, min_accuracy=0.5, block_days=2)
+    assert any(b.traded for e in full for b in e.blocks)  # the check is not vacuous
+    for symbol, blocks in _blocks(full).items():
+        assert not blocks[0][2] and not blocks[1][2]  # (traded) no verdict without evidence
+        before = [b for b in blocks if b[1] <= cut]  # (end)
+        assert len(before) >= 5
+        assert _blocks(short)[symbol][:len(before)] == tuple(before)
+
+
+def test_gate_mask_prefix_invariant(gated):
+    from scalper_tune.regime.ml_edge import gate_mask
+
+    market, feats, part, part_feats, cut = gated
+    masks, edges = gate_mask(market, feats, LOOSE, min_accuracy=0.5, block_days=2)
+    short, _ = gate_mask(part, part_feats, LOOSE, min_accuracy=0.5, block_days=2)
+    first_verdict = edges[0].blocks[2].start
     for e in edges:
         m = masks[e.symbol]
-        assert m.shape == (40_000,) and m[:first_block_end].all()  # no model yet: not gated
-        if e.traded:
-            assert 0.0 < m[first_block_end:].mean() < 1.0  # gated bar by bar
-        else:
-            assert not m[first_block_end:].any()  # an asset without edge is closed
+        ts = market[e.symbol].ts
+        assert not m[ts < first_verdict].any()  # closed until a verdict exists
+        np.testing.assert_array_equal(short[e.symbol], m[:len(part[e.symbol])])
+        traded = [b for b in e.blocks if b.traded]
+        if traded:
+            inside = (ts >= traded[0].start) & (ts < traded[0].end)
+            assert 0.0 < m[inside].mean() < 1.0  # gated bar by bar inside a traded block
+
+
+def test_report_pnl_only_from_trades_under_earlier_verdicts(gated):
+    market, feats, _, _, _ = gated
+    edges, taken = ml_edge(market, feats, LOOSE, min_accuracy=0.5, block_days=2)
+    for e in edges:
+        mine = taken[taken["symbol"] == e.symbol]
+        assert len(mine) == e.trades == sum(b.trades for b in e.blocks)
+        for t in mine["entry_time"]:
+            ns = t.value
+            block = next(b for b in e.blocks if b.start <= ns < b.end)
+            assert block.traded  # taken only inside a block whose verdict said trade
+
+
+def test_signal_rich_default_gives_hundreds_of_signals(synth_market):
+    from scalper_tune.regime.ml_edge import SIGNAL_RICH
+    from scalper_tune.engine.backtest import backtest
+
+    feats = compute_market(synth_market, FeatureSpec(z_windows=(40,)))
+    trades = backtest(synth_market, feats, SIGNAL_RICH).trades
+    assert trades.groupby("symbol").size().min() >= 300
+
+
+def test_permutation_flag_defaults_to_200_and_states_the_floor(cli, tmp_path):
+    from scalper_tune.cli import build_parser
+
+    args = build_parser().parse_args(["ml-edge", "--data", "x", "--permutation-test"])
+    assert args.permutation_test == 200
+    write_dataset(generate(SyntheticSpec(assets=2, bars=30_000)), tmp_path / "ds")
+    result = cli("ml-edge", "--data", tmp_path / "ds", "--permutation-test", "3", "--no-cache",
+                 "--block-days", "4")
+    assert result.code == 0, result.err
+    assert "cannot be below 1/(N+1) = 0.2500" in result.out
+    assert "tests the model's skill, not the splits" in result.out
+    assert "signal-rich" in result.out

@@ -14,7 +14,7 @@ from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data import generate
 from scalper_tune.features.compute import compute_market
 from scalper_tune.regime.classifier import RegimeClassifier
-from scalper_tune.regime.splits import purged_walk_forward
+from scalper_tune.regime.splits import equal_edges, fixed_edges, purged_walk_forward
 from scalper_tune.regime.walkforward import future_labels, walk_forward_regimes
 
 
@@ -29,10 +29,11 @@ def test_purged_splits_never_overlap(n, splits, embargo, seed):
     rng = np.random.default_rng(seed)
     start = np.sort(rng.integers(0, n, 60))
     end = start + rng.integers(0, 30, 60)
-    for train, test, first in purged_walk_forward(start, end, n, splits, embargo):
-        assert (end[train] < first - embargo).all()  # no training label reaches the test fold
-        assert (start[test] >= first).all()
-        assert not set(train) & set(test)
+    for edges in (equal_edges(0, n, splits), fixed_edges(0, n, max(2, n // (splits + 1)))):
+        for train, test, first, stop in purged_walk_forward(start, end, edges, embargo):
+            assert (end[train] < first - embargo).all()  # no training label reaches the block
+            assert (start[test] >= first).all() and (start[test] < stop).all()
+            assert not set(train) & set(test)
 
 
 def test_future_labels_only_look_forward_within_horizon():
@@ -60,17 +61,18 @@ def test_walk_forward_accuracy_on_synthetic_ground_truth(report):
     assert (pred[:first_block] == -1).all() and (pred[first_block:] >= 0).all()
 
 
-def test_predictions_use_only_earlier_data(report):
-    """Refit on a prefix: predictions for the first test block are unchanged (training used
-    only the bars before it, so later data cannot move them)."""
-    market, r = report
-    n = len(market["SYN01"])
-    cut = n // 4 * 2  # the first test block ends here (4 blocks of n/4)
+def test_fixed_blocks_are_prefix_invariant():
+    """With fixed blocks (the pipeline's schedule) every prediction before a cut is the same
+    on the data truncated at the cut: no block depends on how much data follows."""
     from scalper_tune.features.audit import truncate
 
-    part = truncate(market, int(market["SYN01"].ts[cut]))
-    f = compute_market(part, FeatureSpec(z_windows=(40,)))
-    r2 = walk_forward_regimes(part, f, n_splits=1)
-    # with one split on half the data the test block is [n/4, n/2): same training data as before
-    np.testing.assert_array_equal(r2.predictions["SYN01"][n // 4:cut],
-                                  r.predictions["SYN01"][n // 4:cut])
+    market = generate(SyntheticSpec(assets=2, bars=30_000))
+    spec = FeatureSpec(z_windows=(40,))
+    r = walk_forward_regimes(market, compute_market(market, spec), block_days=4)
+    cut = int(market["SYN01"].ts[19_000])  # inside a block
+    part = truncate(market, cut)
+    r2 = walk_forward_regimes(part, compute_market(part, spec), block_days=4)
+    for s in market.symbols:
+        k = len(part[s])
+        assert (r.predictions[s][:k] >= 0).sum() > 10_000
+        np.testing.assert_array_equal(r2.predictions[s], r.predictions[s][:k])
