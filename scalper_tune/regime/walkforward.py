@@ -117,7 +117,8 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
         tr = train[sampled[train] & (y_all[train] >= 0)]
         if tr.size == 0:
             continue
-        model = RegimeClassifier(max_iter=60, learning_rate=0.2, random_state=seed).fit(
+        model = RegimeClassifier(max_iter=40, learning_rate=0.25, max_leaf_nodes=15,
+                                 random_state=seed).fit(
             X_all[tr], y_all[tr])
         common = int(np.bincount(y_all[tr]).argmax())
         p = model.predict_proba(X_all[test])

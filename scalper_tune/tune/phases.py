@@ -190,8 +190,22 @@ def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
         row.update({c: j[c].iloc[0] for c in ("trades", "consistency", "sr_train", "skew_train",
                                               "kurt_train", "regime_weighted")})
         rows.append(row)
-    out = pd.DataFrame(rows).sort_values(["robustness", "trial_number"], ascending=[False, True],
-                                         na_position="last")
+    out = pd.DataFrame(rows)
+    # a fixed column order (Tune's trial order, hence the first row's keys, changes on restore)
+    folds = sorted({int(c.split("_f")[1].split("_")[0]) for c in out.columns
+                    if c.startswith(("sharpe_f", "sa_f")) and c.split("_f")[1][:1].isdigit()})
+    fold_cols = [c for k in folds for c in [f"sharpe_f{k}", f"trades_f{k}", f"pnl_f{k}",
+                                            f"dd_f{k}"] + sorted(
+        (c for c in out.columns if c.startswith(f"sa_f{k}_")),
+        key=lambda c: int(c.rsplit("_", 1)[1]))]
+    head = [c for c in out.columns if c not in fold_cols and not c.startswith(("m", "n_obs",
+                                                                                "reg_"))
+            and c not in ("trades", "consistency", "sr_train", "skew_train", "kurt_train",
+                          "regime_weighted")]
+    tail = [c for c in out.columns if c not in head and c not in fold_cols]
+    out = out[head + fold_cols + sorted(tail)]
+    out = out.sort_values(["robustness", "trial_number"], ascending=[False, True],
+                          na_position="last")
     return out.reset_index(drop=True)
 
 

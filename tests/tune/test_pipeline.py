@@ -30,9 +30,10 @@ def _run_in(folder: Path, cli, *extra) -> Path:
     return runs[-1]
 
 
-def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
-    (tmp_path / "one").mkdir()
-    first = _run_in(tmp_path / "one", cli)
+def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session, smoke_alone):
+    """The smoke run (the session's reference run, made by the real entry point) read back."""
+    first = smoke_alone
+    home = smoke_alone.parents[2]
     for name in ("phase1.parquet", "refine.parquet", "phase2.parquet", "phase3.parquet",
                  "test.parquet", "best_config.yaml", "experiment.yaml", "state.json"):
         assert (first / name).is_file(), name
@@ -46,7 +47,7 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     assert phase3["reason"].str.contains("Sharpe").all()
 
     # MLflow: one parent with tags, nested phases, one run per refinement trial, artifacts
-    client = MlflowClient(f"sqlite:///{tmp_path / 'one' / 'mlruns' / 'mlflow.db'}")
+    client = MlflowClient(f"sqlite:///{home / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("smoke")
     runs = client.search_runs([exp.experiment_id], max_results=500)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -100,23 +101,24 @@ def test_smoke_pipeline_and_mlflow_store(cli, tmp_path, ray_session):
     bt = cli("backtest", "--data", ds, "--params", first / "best_config.yaml", "--no-cache")
     assert bt.code == 0, bt.err
 
-    # resume of a finished run: every phase read from disk, no new MLflow runs
-    again = _run_in(tmp_path / "one", cli, "--resume")
+    # resume of a finished run (in this process): every phase read from disk, no new MLflow runs
+    again = _run_in(home, cli, "--resume")
     assert again == first
     assert len(client.search_runs([exp.experiment_id], max_results=500)) == len(runs)
 
 
-def test_same_seed_same_results_with_one_or_two_concurrent_trials(cli, tmp_path, ray_session):
-    """Run a: trials two at a time (the default on 2 CPUs); run b: one at a time."""
+def test_same_seed_same_results_with_one_or_two_concurrent_trials(cli, tmp_path, ray_session,
+                                                                  smoke_alone):
+    """Run a: trials two at a time (the default on 2 CPUs; the reference run, in its own
+    process); run b: one at a time, in this process."""
     import yaml
 
-    (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     raw = yaml.safe_load(SMOKE.read_text())
     raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
     raw["ray"]["max_concurrent"] = 1
     (tmp_path / "serial.yaml").write_text(yaml.safe_dump(raw))
-    a = _run_in(tmp_path / "a", cli)
+    a = smoke_alone
     old = os.getcwd()
     os.chdir(tmp_path / "b")
     try:
