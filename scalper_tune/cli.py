@@ -25,7 +25,7 @@ from scalper_tune.config.synthetic_spec import CRASH_SCENARIOS
 from scalper_tune.data import generate, import_files, load, load_dataset, write_dataset
 from scalper_tune.data.importers import FORMATS
 from scalper_tune.data.inspect import render
-from scalper_tune.data.store import check_out_dir
+from scalper_tune.data.store import check_out_dir, check_writable
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.audit import audit_trades
 from scalper_tune.engine.backtest import backtest
@@ -147,11 +147,20 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from scalper_tune.tune.pipeline import run_experiment
+    from scalper_tune.workflow.prepare import check, refine_windows
 
     loaded = load_experiment(args.experiment)
     resume = args.resume if args.resume not in (None, "latest") else (args.resume == "latest")
-    run_experiment(loaded, resume=resume or None, address=args.address, verbose=args.verbose)
+    market = None
+    if not resume:  # bad data, too little of it, an unwritable runs folder: before Ray starts
+        exp = loaded.experiment
+        market = load(exp.data)
+        check(exp, market, refine_windows(loaded.space))
+        check_writable(exp.output.runs_dir, "output.runs_dir")
+    from scalper_tune.tune.pipeline import run_experiment
+
+    run_experiment(loaded, resume=resume or None, address=args.address, verbose=args.verbose,
+                   market=market)
     return 0
 
 

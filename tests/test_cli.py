@@ -13,7 +13,9 @@ from scalper_tune.cli import build_parser
 
 from tests.conftest import ROOT, run_subprocess
 
-COMMANDS = [("run",), ("ml-edge",), ("audit",), ("backtest",), ("check",), ("paper",), ("data",), ("data", "synth"), ("data", "import"), ("data", "inspect")]
+COMMANDS = [("run",), ("ml-edge",), ("audit",), ("backtest",), ("check",), ("paper",),
+            ("stress",), ("regimes",), ("data",), ("data", "synth"), ("data", "import"),
+            ("data", "inspect")]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -25,8 +27,8 @@ def test_help(cli, command):
 def test_top_level_lists_exactly_the_working_commands(cli):
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "ml-edge", "paper", "regimes", "run",
-                                   "stress"]
+    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "ml-edge", "paper",
+                                   "regimes", "run", "stress"]
     result = cli("--help")
     assert result.code == 0 and all(name in result.out for name in sub.choices)
 
@@ -44,17 +46,25 @@ def test_console_script_and_module_agree():
     assert proc.returncode == 0 and proc.stdout == module.out
 
 
-def test_readme_documents_every_command():
-    readme = (ROOT / "README.md").read_text()
+def _docs() -> str:
+    """The README and the docs it links."""
+    return "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+
+def test_docs_document_every_command():
+    docs = _docs()
     for command in COMMANDS:
-        assert "scalper_tune " + " ".join(command) in readme, command
+        assert "scalper_tune " + " ".join(command) in docs, command
+    readme = (ROOT / "README.md").read_text()
+    for link in ("docs/pipeline.md", "docs/commands.md", "docs/architecture.md"):
+        assert link in readme and (ROOT / link).is_file(), link
 
 
-def test_readme_lists_every_metric():
+def test_docs_list_every_metric():
     import dataclasses
 
     from scalper_tune.engine.metrics import Metrics
 
-    readme = (ROOT / "README.md").read_text()
+    strategy = (ROOT / "docs" / "strategy.md").read_text()
     for field in dataclasses.fields(Metrics):
-        assert f"`{field.name}`" in readme, field.name
+        assert f"`{field.name}`" in strategy, field.name

@@ -26,6 +26,19 @@ MANIFEST = "dataset.json"
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def check_writable(folder: str | Path, key: str) -> None:
+    """Refuse a folder that cannot be created or written (its first existing ancestor is not a
+    writable folder), without creating anything."""
+    path = Path(folder).resolve()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        why = "is a file" if not probe.is_dir() else "is not writable"
+        raise UsageError(f"{key} {folder}: cannot create {path} ({probe} {why}). Choose a "
+                         "writable folder.")
+
+
 def check_symbol(symbol: str, origin: str) -> str:
     """A symbol must be usable as a file name."""
     if not SYMBOL_RE.match(symbol):

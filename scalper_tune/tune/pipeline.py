@@ -22,6 +22,7 @@ import yaml
 
 from scalper_tune.config.experiment import LoadedExperiment, load_experiment
 from scalper_tune.data import load
+from scalper_tune.data.market import MarketData
 from scalper_tune.errors import Interrupted
 from scalper_tune.store import work_key
 from scalper_tune.tracking.pipeline_log import open_store
@@ -83,15 +84,17 @@ def _progress(callback: Callable[[str], None] | None):
 
 def run_experiment(experiment: str | Path | LoadedExperiment, *, resume: str | bool | None = None,
                    address: str | None = None, verbose: bool = False,
-                   progress: Callable[[str], None] | None = None) -> RunResult:
+                   progress: Callable[[str], None] | None = None,
+                   market: MarketData | None = None) -> RunResult:
     """Run (or, with `resume` = True or a run folder, continue) every phase of an experiment
     (a YAML path or a loaded experiment) on a local Ray or the cluster at `address`.
-    `progress` receives each progress line; they also go to the `scalper_tune.run` logger."""
+    `progress` receives each progress line; they also go to the `scalper_tune.run` logger.
+    `market`: the experiment's data when already loaded (else it is loaded here)."""
     loaded = (experiment if isinstance(experiment, LoadedExperiment)
               else load_experiment(experiment))
     with _progress(progress):
         started = time.perf_counter()
-        folder, market, store = _open(loaded, resume, address, verbose)
+        folder, market, store = _open(loaded, resume, address, verbose, market)
         log.info(f"run folder {folder.path}")
         try:
             return _run(loaded, folder, market, store, started, verbose)
@@ -100,7 +103,8 @@ def run_experiment(experiment: str | Path | LoadedExperiment, *, resume: str | b
                               f"scalper_tune run {loaded.path} --resume {folder.path}") from None
 
 
-def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool):
+def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool,
+          market: MarketData | None = None):
     """Every check that can refuse the run, before a run folder exists: the resume's folder and
     tables, the data (bad rows, too little of it), the cluster, the MLflow store."""
     exp = loaded.experiment
@@ -108,7 +112,7 @@ def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool):
     if resume:
         folder = RunFolder.open(loaded, resume)
         folder.check_tables()
-    market = load(exp.data)
+    market = market if market is not None else load(exp.data)
     data_hash = market.content_hash()
     if folder is not None:
         folder.check_data(data_hash)
