@@ -37,13 +37,13 @@ from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
 from scalper_tune.kernels.synth_nb import ar1_nb, garch_var_nb
 
 # Regime tables, indexed by regime id: calm, trending, volatile, toxic, crash.
-VOL_MULT = np.array([1.0, 1.5, 2.4, 2.0, 4.0])
+VOL_MULT = np.array([1.0, 1.5, 2.4, 2.0, 4.6])
 MR_PHI = np.array([0.97, 0.0, 0.95, 0.0, 0.0])  # mean-reverting deviation's persistence
-MR_SIGMA = np.array([1.0, 0.0, 0.7, 0.0, 0.0])  # x s_t, shock scale of the deviation
+MR_SIGMA = np.array([1.3, 0.0, 0.91, 0.0, 0.0])  # x s_t, shock scale of the deviation
 FLOW_KAPPA = np.array([0.0, 0.04, 0.02, 0.06, 0.04])  # next-bar price impact of order flow
 FLOW_PHI = np.array([0.6, 0.7, 0.7, 0.9, 0.8])  # order-flow persistence
 FLOW_SCALE = np.array([1.0, 1.0, 1.2, 2.5, 1.5])  # order-flow strength (informed flow is strong)
-JUMP_PROB = np.array([0.0004, 0.0006, 0.0015, 0.15, 0.003])  # per bar
+JUMP_PROB = np.array([0.0008, 0.0012, 0.0024, 0.15, 0.003])  # per bar
 JUMP_SIZE = np.array([15.0, 15.0, 15.0, 6.0, 15.0])  # jump standard deviation, in units of s_t
 GAP_PROB = np.array([0.0003, 0.0004, 0.0015, 0.006, 0.004])  # liquidity-gap starts per bar
 MEAN_DURATION_S = np.array([25 * 3600, 12 * 3600, 7 * 3600, 4 * 3600])  # mean regime length
@@ -59,7 +59,7 @@ T_DOF = 4.0
 BASE_SIGMA_1MIN = 0.00045  # calm-regime 1-minute log-return volatility of the least volatile
 OPEN_SHARE, OPEN_NOISE = 0.1, 0.05  # the open's jump: this share of the bar's move + noise x s_t
 SPREAD_VOL_POWER, DEPTH_VOL_POWER = 0.7, 0.5
-CRASH_SPREAD, CRASH_DEPTH = 4.0, 0.15  # on top of what the crash's volatility does to the book
+CRASH_SPREAD, CRASH_DEPTH = 3.4, 0.15  # on top of what the crash's volatility does to the book
 GAP_SPREAD, GAP_DEPTH, GAP_BARS = 5.0, 0.2, 12.0  # a liquidity gap's effect and mean length
 BASIS_PHI, BASIS_BPS = 0.995, 0.6  # basis AR(1) per minute; its shock (bps) in calm markets
 PERP_LAG_SHARE = 0.06  # share of a move spot shows one bar after the perpetual

