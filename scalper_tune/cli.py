@@ -110,13 +110,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     symbols = tuple(s for s in (args.symbols or "").split(",") if s)
     exp = load_experiment(args.experiment).experiment if args.experiment else None
-    if args.data:
+    strategy = None
+    if args.strategy:
+        from scalper_tune.workflow.bundle import check_market, load_strategy
+
+        if args.experiment or args.params or not args.data:
+            raise UsageError("audit --strategy DIR needs --data DIR and neither --experiment nor "
+                             "--params: the strategy holds its settings and parameters.")
+        strategy = load_strategy(args.strategy)
+        exp = strategy.experiment()
+        market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
+    elif args.data:
         data = DataSpec(path=args.data, symbols=symbols)
     elif exp is not None:
         data = dataclasses.replace(exp.data, symbols=symbols or exp.data.symbols)
     else:
         raise UsageError("audit: give --data DIR or --experiment EXP.yaml (its data).")
-    market = load(data)
+    if strategy is None:
+        market = load(data)
     user = dict(load_user_feature(spec) for spec in args.feature)
     if args.cuts < 1:
         raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
@@ -125,7 +136,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     base = exp.features if exp is not None else FeatureSpec()
     # the engine check compares trades: by default the signal-rich set, which makes many
     cfg = _primary_params(args, SIGNAL_RICH)
-    if exp is not None and not args.params:
+    if strategy is not None:
+        cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
+                         account=strategy.account)
+    elif exp is not None and not args.params:
         cfg = dataclasses.replace(cfg, costs=exp.costs)
     rows = audit(market, base, user, cuts=args.cuts, seed=args.seed)
     if not args.no_engine:
@@ -229,11 +243,57 @@ def _params_file(args: argparse.Namespace) -> ParamsFile:
     return loaded
 
 
+def _strategy_inputs(args: argparse.Namespace):
+    """--strategy DIR: (the strategy, its ParamsFile, the market of its symbols, the features of
+    its settings with its entry gate), for backtest, paper and audit."""
+    from scalper_tune.workflow.bundle import check_market, gated_features, load_strategy
+
+    if args.params:
+        raise UsageError("give --strategy or --params, not both: the strategy holds its "
+                         "parameters.")
+    if args.symbols:
+        raise UsageError("--symbols: a strategy trades the symbols it was tuned on (its gate is "
+                         "fitted across them); drop --symbols.")
+    strategy = load_strategy(args.strategy)
+    market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
+    cache = None if args.no_cache else args.feature_cache
+    features = gated_features(strategy, market, cache)
+    account = strategy.account
+    if args.account is not None:
+        if args.account <= 0:
+            raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
+        account = float(args.account)
+    cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs, account=account)
+    return strategy, cfg, market, features
+
+
+def _inputs(args: argparse.Namespace):
+    """(ParamsFile, market, features) from --strategy, else --params and the default features;
+    then the --from/--to window (features from all data before it)."""
+    from scalper_tune.workflow.bundle import window
+
+    switching = None
+    if getattr(args, "strategy", None):
+        strategy, cfg, market, features = _strategy_inputs(args)
+        switching = strategy.switching
+    else:
+        cfg = _params_file(args)
+        market, features = _market_and_features(args, int(cfg.params["z_window"]))
+    start = _time_arg(args.start, "--from") if getattr(args, "start", None) else None
+    stop = _time_arg(args.stop, "--to") if getattr(args, "stop", None) else None
+    market, features = window(market, features, start, stop)
+    if not any(len(market[s]) for s in market.symbols):
+        raise UsageError(f"--from/--to: no bars of {args.data} in that window.")
+    return cfg, market, features, switching
+
+
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    cfg = _params_file(args)
     if args.engine == "prefilter" and args.trades_out:
         raise UsageError("--trades-out needs --engine event: the prefilter keeps summaries only.")
-    market, features = _market_and_features(args, int(cfg.params["z_window"]))
+    cfg, market, features, switching = _inputs(args)
+    if args.engine == "prefilter" and switching is not None:
+        raise UsageError("--engine prefilter runs one parameter set; this strategy switches "
+                         "sets by regime: use --engine event (the default).")
     if args.engine == "prefilter":
         shared = prefilter.prepare(market, features, (int(cfg.params["z_window"]),),
                                    cfg.costs.spread_mult)
@@ -245,7 +305,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             for key, value in row.items():
                 print(f"{key:<20}{value}")
         return 0
-    result = backtest(market, features, cfg.params, cfg.costs, cfg.account)
+    result = backtest(market, features, cfg.params, cfg.costs, cfg.account,
+                      switching=switching)
     if args.trades_out:
         write_trades_csv(result.trades, args.trades_out)
     print(metrics_json(result.metrics) if args.json else render_metrics(result.metrics))
@@ -255,10 +316,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _cmd_paper(args: argparse.Namespace) -> int:
-    cfg = _params_file(args)
-    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
-    market = load(DataSpec(path=args.data, symbols=symbols))
-    trades, _, metrics = paper_replay(market, cfg.params, cfg.costs, cfg.account)
+    if args.strategy:
+        strategy, cfg, market, features = _strategy_inputs(args)
+        trades, _, metrics = paper_replay(market, cfg.params, cfg.costs, cfg.account,
+                                          strategy.features, features, strategy.switching)
+    else:
+        cfg = _params_file(args)
+        symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+        market = load(DataSpec(path=args.data, symbols=symbols))
+        trades, _, metrics = paper_replay(market, cfg.params, cfg.costs, cfg.account)
     if args.trades_out:
         write_trades_csv(trades, args.trades_out)
     print(metrics_json(metrics) if args.json else render_metrics(metrics))
@@ -332,8 +398,13 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_run_options(cmd: argparse.ArgumentParser) -> None:
+def _add_run_options(cmd: argparse.ArgumentParser, strategy: bool = False) -> None:
     cmd.add_argument("--data", required=True, help="dataset folder (or files to import)")
+    if strategy:
+        cmd.add_argument("--strategy", metavar="DIR",
+                         help="a run's strategy bundle (runs/<exp>/<id>/strategy): its "
+                              "parameters, costs, feature settings and entry gate, applied as "
+                              "the run scored them")
     cmd.add_argument("--params", help="parameter file (see examples/params.yaml); default: the "
                                       "documented defaults")
     cmd.add_argument("--symbols", help="comma-separated subset of symbols (default all)")
@@ -379,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--experiment", metavar="EXP.yaml",
                      help="use this experiment's feature settings, costs and data, and also "
                           "check its regime labels and entry mask (regime filter, ML gate)")
+    aud.add_argument("--strategy", metavar="DIR",
+                     help="a run's strategy bundle: its feature settings, parameters and entry "
+                          "gate (regime labels, entry mask) are audited on --data")
     aud.add_argument("--feature", action="append", default=[], metavar="MODULE:FUNCTION",
                      help="a user feature importable from the current folder: takes a mapping of "
                           "column arrays (ts, open, high, low, close, volume, book columns) and "
@@ -397,10 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="backtest one parameter set (event engine or prefilter)",
         description="Backtest one parameter set on a dataset and print the metrics (the seed's "
                     "report, Sharpe, Sortino, Calmar, exposure, per-asset breakdown).")
-    _add_run_options(bt)
+    _add_run_options(bt, strategy=True)
     bt.add_argument("--engine", choices=("event", "prefilter"), default="event",
                     help="event: the event-driven engine (default); prefilter: the fast "
                          "vectorized screen (summary only)")
+    bt.add_argument("--from", dest="start", metavar="ISO",
+                    help="trade only from this bar time on (features still use all data before)")
+    bt.add_argument("--to", dest="stop", metavar="ISO",
+                    help="trade only before this bar time (exclusive)")
     bt.add_argument("--json", action="store_true", help="print the metrics as JSON")
     bt.set_defaults(func=_cmd_backtest)
 
@@ -409,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Feed a dataset bar by bar, as a live feed would, through the live runner "
                     "(rolling feature state, the backtest's strategy step, an in-memory paper "
                     "broker with the same cost model). Its trades equal `backtest`'s.")
-    _add_run_options(paper)
+    _add_run_options(paper, strategy=True)
     paper.add_argument("--json", action="store_true", help="print the metrics as JSON")
     paper.set_defaults(func=_cmd_paper)
 

@@ -13,6 +13,7 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import cost_vector, param_vector, symbol_inputs
 from scalper_tune.engine.metrics import Metrics, compute_metrics
+from scalper_tune.engine.switching import Switching, switching_inputs
 from scalper_tune.kernels.engine_nb import (T_DIR, T_ENTRY_BAR, T_ENTRY_PX, T_EXIT_BAR, T_EXIT_PX,
                                             T_FEES, T_INTRABAR, T_PNL, T_QTY, T_REASON, T_RET,
                                             run_engine_nb)
@@ -47,15 +48,18 @@ class BacktestResult:
 
 def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarray],
                params: Mapping[str, object], costs: CostModel, capital: float,
-               allow: np.ndarray | None = None) -> SymbolRun:
-    """Backtest one symbol's sleeve."""
+               allow: np.ndarray | None = None, switching: Switching | None = None) -> SymbolRun:
+    """Backtest one symbol's sleeve (with `switching`: its per-regime sets; `params` unused)."""
     data = market[symbol]
-    x = symbol_inputs(data, features, int(params["z_window"]), costs, allow)
-    one_set = np.zeros(len(data), dtype=np.int64)
+    if switching is None:
+        x = symbol_inputs(data, features, int(params["z_window"]), costs, allow)
+        pset, P = np.zeros(len(data), dtype=np.int64), param_vector(params)[None, :]
+    else:
+        x, pset = switching_inputs(data, features, switching, costs, allow)
+        P = switching.matrix()
     trades, equity, in_pos, state = run_engine_nb(
         x.open, x.high, x.low, x.close, x.hs, x.bid_size, x.ask_size, x.z, x.volz, x.imb, x.allow,
-        x.mu, x.half_life, x.cross, x.regime, one_set, param_vector(params)[None, :], cost_vector(costs),
-        capital)
+        x.mu, x.half_life, x.cross, x.regime, pset, P, cost_vector(costs), capital)
     open_position = None
     if state[1] != 0.0:  # S_DIR
         open_position = {"side": "long" if state[1] > 0 else "short", "qty": float(state[2]),
@@ -112,11 +116,14 @@ def total_equity(market: MarketData, runs: Mapping[str, SymbolRun], capital: flo
 def backtest(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
              params: Mapping[str, object], costs: CostModel = CostModel(),
              account: float = DEFAULT_ACCOUNT,
-             allow: Mapping[str, np.ndarray] | None = None) -> BacktestResult:
-    """Backtest every symbol of `market` with `params` (a complete parameter mapping)."""
+             allow: Mapping[str, np.ndarray] | None = None,
+             switching: Switching | None = None) -> BacktestResult:
+    """Backtest every symbol of `market` with `params` (a complete parameter mapping), or with
+    the per-regime sets of `switching` (then `params` is not used)."""
     capital = account / len(market.symbols)
     runs = {s: run_symbol(market, s, features[s], params, costs, capital,
-                          None if allow is None else allow.get(s)) for s in market.symbols}
+                          None if allow is None else allow.get(s), switching)
+            for s in market.symbols}
     trades = trades_frame(market, runs)
     equity = total_equity(market, runs, capital)
     metrics = compute_metrics(trades, equity, runs, market, account)

@@ -15,7 +15,9 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData, NS_PER_SECOND
 from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
-from scalper_tune.engine.inputs import cost_vector, param_vector
+from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, cross_signal,
+                                        param_vector)
+from scalper_tune.engine.switching import Switching
 from scalper_tune.engine.metrics import compute_metrics
 from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
                                             new_state_nb, strategy_step_nb)
@@ -87,10 +89,12 @@ class PaperBroker:
         self.trades: list[np.ndarray] = []
         self.prev_book = (0.0, np.nan, np.nan)  # half-spread, bid size, ask size
 
-    def on_bar(self, t: int, bar: BarEvent) -> None:
+    def on_bar(self, t: int, bar: BarEvent, params: np.ndarray | None = None) -> None:
+        """Fills of this bar (`params`: the parameter set in force, default the broker's)."""
         hs, bsz, asz = self.prev_book
+        p = self.params if params is None else params
         if broker_step_nb(self.state, self.trade, t, bar.open, bar.high, bar.low, hs, bsz, asz,
-                          self.params, self.costs):
+                          p, self.costs):
             self.trades.append(self.trade.copy())
         mid = (bar.bid + bar.ask) / 2
         hs_now = (bar.ask - bar.bid) / (2 * mid) * self.spread_mult
@@ -99,7 +103,7 @@ class PaperBroker:
 
 @dataclass
 class _Sleeve:
-    features: OnlineFeatures
+    features: dict[int, OnlineFeatures]  # by z_window
     broker: PaperBroker
     t: int = 0
     equity: list[float] = field(default_factory=list)
@@ -111,23 +115,33 @@ class LiveRunner:
 
     def __init__(self, symbols: tuple[str, ...], bar_seconds: int, params: Mapping[str, object],
                  costs: CostModel = CostModel(), account: float = 1000.0,
-                 spec: FeatureSpec = FeatureSpec()):
+                 spec: FeatureSpec = FeatureSpec(), switching: Switching | None = None):
+        """`switching`: per-regime parameter sets (then `params` is unused and each event names
+        the set in force, see `on_event`)."""
         self.symbols, self.bar_seconds, self.account = symbols, bar_seconds, account
-        self.p, self.c = param_vector(params), cost_vector(costs)
+        sets = [params] if switching is None else list(switching.sets)
+        self.P = np.stack([param_vector(p) for p in sets])
+        self.windows = [int(p["z_window"]) for p in sets]
+        self.p, self.c = self.P[0], cost_vector(costs)
         capital = account / len(symbols)
-        self.sleeves = {s: _Sleeve(OnlineFeatures(spec, int(params["z_window"]), bar_seconds),
+        self.sleeves = {s: _Sleeve({w: OnlineFeatures(spec, w, bar_seconds)
+                                    for w in sorted(set(self.windows))},
                                    PaperBroker(capital, self.p, self.c, costs.spread_mult))
                         for s in symbols}
 
-    def on_event(self, bar: BarEvent, allow: bool = True, cross: float = float("nan")) -> None:
-        """Handle one closed bar: fills at its open and inside it, then the decision at its close."""
+    def on_event(self, bar: BarEvent, allow: bool = True, cross: float = float("nan"),
+                 pset: int = 0) -> None:
+        """Handle one closed bar: fills at its open and inside it, then the decision at its
+        close, with parameter set `pset` (0 unless switching)."""
         sleeve = self.sleeves[bar.symbol]
         t = sleeve.t
-        sleeve.broker.on_bar(t, bar)
-        f = sleeve.features.update(bar)
+        p = self.P[pset]
+        sleeve.broker.on_bar(t, bar, p)
+        outs = {w: of.update(bar) for w, of in sleeve.features.items()}
+        f = outs[self.windows[pset]]
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
-                         f[O_HALF], cross, self.p, self.c)
+                         f[O_HALF], cross, p, self.c)
         mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)
@@ -144,11 +158,36 @@ class LiveRunner:
 
 
 def paper_replay(market: MarketData, params: Mapping[str, object], costs: CostModel = CostModel(),
-                 account: float = 1000.0, spec: FeatureSpec = FeatureSpec()):
-    """Replay `market` through a LiveRunner; returns (trades table, equity, metrics)."""
-    runner = LiveRunner(market.symbols, market.bar_seconds, params, costs, account, spec)
+                 account: float = 1000.0, spec: FeatureSpec = FeatureSpec(),
+                 gate: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                 switching: Switching | None = None):
+    """Replay `market` through a LiveRunner; returns (trades table, equity, metrics).
+
+    `gate`: per symbol, features holding the entry mask (`allow_entry`) and the cross-venue
+    signal inputs of a strategy bundle (computed causally over the replayed data, as the
+    backtest reads them); each event gets its bar's values. Without it every entry is allowed
+    and there is no cross-venue signal. `switching` (with `gate`, whose regime labels pick the
+    set of each bar): the per-regime sets of a switching strategy."""
+    runner = LiveRunner(market.symbols, market.bar_seconds, params, costs, account, spec,
+                        switching)
+    allow = cross = pset = None
+    if gate is not None:
+        n = {s: len(market[s]) for s in market.symbols}
+        allow = {s: (np.asarray(gate[s][ENTRY_MASK]) > 0.5 if ENTRY_MASK in gate[s]
+                     else np.ones(n[s], dtype=bool)) for s in market.symbols}
+        cross = {s: cross_signal(gate[s], n[s]) for s in market.symbols}
+        pset = {s: np.zeros(n[s], dtype=np.int64) for s in market.symbols}
+        if switching is not None:
+            for s in market.symbols:
+                pset[s], has_set = switching.per_bar(
+                    gate[s].get(REGIME_LABEL, np.full(n[s], np.nan)))
+                allow[s] = allow[s] & has_set
     for event in replay(market):
-        runner.on_event(event)
+        if allow is None:
+            runner.on_event(event)
+        else:
+            s, t = event.symbol, runner.sleeves[event.symbol].t
+            runner.on_event(event, bool(allow[s][t]), float(cross[s][t]), int(pset[s][t]))
     runs = runner.runs()
     trades = trades_frame(market, runs)
     equity = total_equity(market, runs, account / len(market.symbols))

@@ -46,6 +46,8 @@ def consistency(fold_sharpes: np.ndarray, trades: np.ndarray, min_trades: int) -
     no fold Sharpe."""
     m = np.asarray(fold_sharpes, dtype=float)
     finite = np.isfinite(m).any(axis=1)
+    if m.shape[1] == 0:  # no fold done yet
+        return np.full(m.shape[0], np.nan)
     with np.errstate(invalid="ignore"):
         score = np.nanmean(np.where(finite[:, None], m, 0.0), axis=1) - 0.5 * np.nanstd(
             np.where(finite[:, None], m, 0.0), axis=1)

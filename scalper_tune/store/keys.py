@@ -38,3 +38,10 @@ def work_key(*parts: object, code: tuple[str, ...] = ALL_CODE, length: int = 16)
     """sha256 of the JSON of `parts` and the code version of `code` (`length` hex digits)."""
     text = json.dumps([code_version(code), *parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def sub_key(run_key: str, *parts: object) -> str:
+    """A key derived from a run's key, which already holds the code version: the same in every
+    process of the run (a worker started after the source was edited included), so the driver
+    always finds what its workers stored."""
+    return work_key(run_key, *parts, code=())

@@ -261,12 +261,23 @@ class PipelineTracker:
                              ("test", meta["test"])):
             metrics.update({f"chosen_{seg}_{k}": v for k, v in figures.items()
                             if isinstance(v, (int, float))})
+        sw = meta.get("switching") or {}
+        if sw.get("built"):  # the regime switcher next to the single choice
+            metrics.update({f"switching_{seg}_{k}": v for seg, key in (("val", "validation"),
+                                                                       ("test", "test"))
+                            for k, v in sw[key].items() if isinstance(v, (int, float))})
         self.t.log(self.t.parent, params={f"best_{k}": v for k, v in best["params"].items()},
                    metrics={k: v for k, v in metrics.items()
                             if v is not None and math.isfinite(float(v))})
         self.t.tag(self.t.parent, {"chosen": meta["source"],
-                                   "passes_filters_validation": str(meta["passes_filters"])})
+                                   "passes_filters_validation": str(meta["passes_filters"]),
+                                   "switching": ("recommended" if sw.get("recommended") else
+                                                 "built, not recommended" if sw.get("built")
+                                                 else "not built")})
         self.t.artifacts(self.t.parent, [self.folder.path / "best_config.yaml"])
+        bundle = self.folder.path / "strategy"
+        if bundle.is_dir():  # the strategy bundle, as `backtest --strategy` reads it
+            self.t.artifacts(self.t.parent, sorted(bundle.iterdir()), folder="strategy")
         self._done("phase3")
 
     def close(self, timings: Mapping[str, float], summary: str = "",

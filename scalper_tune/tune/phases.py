@@ -19,7 +19,7 @@ from ray.tune.search import ConcurrencyLimiter
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
-from scalper_tune.store import work_key
+from scalper_tune.store import sub_key
 from scalper_tune.tune.asha import ResumableASHA, export_study, make_searcher, tune_space
 from scalper_tune.tune.run_folder import RunFolder
 from scalper_tune.tune.trainables import (chunk_table, job_trainable, phase1_trainable,
@@ -77,7 +77,7 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
     combos = enumerate_grid(space.grid)
     size = exp.phase1.chunk_size
     n_chunks = math.ceil(len(combos) / size)
-    key = work_key(ctx.run_key, space.grid, size)
+    key = sub_key(ctx.run_key, space.grid, size)
     out_dir = ctx.folder.path / "phase1_chunks"
     folds = prep.folds()
     trainable = tune.with_parameters(
@@ -178,7 +178,7 @@ def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
         params = {k: _plain(v) for k, v in dict(fixed, **r.config).items()}
         full = dict({k: PARAMS[k].default for k in PARAM_NAMES}, **params)
         m = r.metrics
-        stored = store.json("refine", work_key(ctx.run_key, full), list)[0]
+        stored = store.json("refine", sub_key(ctx.run_key, full), list)[0]
         order = [int(f) for f in m["folds_order"]]
         done = {f: res for f, res in zip(order, stored)}
         table = as_table(done)

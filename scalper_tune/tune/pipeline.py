@@ -30,14 +30,20 @@ from scalper_tune.tune import phases
 from scalper_tune.tune.phases import RunContext
 from scalper_tune.tune.run_folder import RunFolder, result_settings
 from scalper_tune.tune.tuner import init_ray
+from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
+from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
+from scalper_tune.workflow.bundle import bundle_dict, write_bundle
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, finalists
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
 from scalper_tune.workflow.report import chosen_line, summary
 from scalper_tune.workflow.screen import PARAM_NAMES
+from scalper_tune.workflow.switching import choose_switching, recommend, switching_table
+from scalper_tune.workflow.switching import segment_figures as switcher_figures
+from scalper_tune.workflow.switching import switcher_meta, switching_line
 
 log = logging.getLogger("scalper_tune.run")
-TABLES = ("phase1", "refine", "phase2", "phase3", "test")
+TABLES = ("phase1", "refine", "phase2", "phase3", "test", "switching")
 
 
 @dataclass(frozen=True)
@@ -164,10 +170,20 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: fl
     tables["test"] = test = _test(ctx, phase2, chosen)
     row = test[test["index"] == chosen["index"]].iloc[0]
     best = best_config(chosen, passes_stress, _test_figures(row), exp, prep.segments)
+    choice, switcher, recommended = _switching(ctx, phase2, chosen)
+    if switcher is not None:
+        tables["switching"] = switcher
+    best["meta"]["switching"] = switcher_meta(switcher, recommended)
+    write_bundle(folder.path, bundle_dict(best, exp, prep.spec, prep.market, prep.data_hash,
+                                          choice if recommended else None))
+    best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
     tracker.phase3_and_finalists(phase2, phase3, test, prep, ctx, t, best)
     text = summary(phase1, phase2, phase3, test, pbo, exp, folder.path, t)
-    text += "\n" + f"best config: {folder.path / 'best_config.yaml'}\n" + chosen_line(best)
+    text += "\n" + switching_line(switcher, chosen)
+    text += ("\n" + f"best config: {folder.path / 'best_config.yaml'}\n"
+             f"strategy bundle: {folder.path / BUNDLE_DIR} (backtest/paper --strategy)\n"
+             + chosen_line(best))
     tracker.close(t, text)
     log.info(text)
     return RunResult(folder.path, tables, best, text)
@@ -187,6 +203,21 @@ def _test(ctx: RunContext, phase2: pd.DataFrame, chosen) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     ctx.folder.write_table(table, "test.parquet")
     return table
+
+
+def _switching(ctx: RunContext, phase2: pd.DataFrame, chosen):
+    """The regime switcher from the Phase 2 candidates (chosen on train), recommended or not on
+    validation, then evaluated once on test: (choice, switching.parquet or None, recommended)."""
+    choice = choose_switching(phase2, ctx.exp)
+    if choice.switching is None:
+        return choice, None, False
+    figures = switcher_figures(*ctx.prep.segment("validation"), choice.switching, ctx.exp, "val")
+    recommended = recommend(figures, float(chosen["val_sharpe"]), ctx.exp)
+    figures.update(switcher_figures(*ctx.prep.segment("test"), choice.switching, ctx.exp,
+                                    "test"))
+    table = switching_table(choice, figures, recommended)
+    ctx.folder.write_table(table, "switching.parquet")
+    return choice, table, recommended
 
 
 def _test_figures(row) -> dict:

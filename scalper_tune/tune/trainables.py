@@ -16,7 +16,7 @@ import pandas as pd
 from ray import tune
 
 from scalper_tune.config.strategy_params import default_params
-from scalper_tune.store import WorkStore, atomic_json, work_key
+from scalper_tune.store import WorkStore, atomic_json, sub_key
 from scalper_tune.workflow.refine import evaluate_fold, objective, plateau_of
 from scalper_tune.workflow.screen import screen_chunk
 
@@ -64,7 +64,7 @@ def refine_trainable(config: dict, folds=None, order=None, exp=None, grid=None, 
     _threads(threads)
     params = dict(default_params(), **config)
     store = WorkStore(out_dir)
-    trial_key = work_key(key, params)
+    trial_key = sub_key(key, params)
     path = store.path("refine", trial_key, "json")
     stored: list = store.json("refine", trial_key, list)[0] if path.is_file() else []
     plateau = plateau_of(params, phase1, grid)
@@ -95,7 +95,7 @@ def job_trainable(config: dict, compute: Callable | None = None, payload=None,
     """One Phase 2/3 job (a candidate or a finalist): `compute(payload, job)` -> a JSON-able
     mapping, stored under the job's key."""
     job = config["job"]
-    result, _ = WorkStore(out_dir).json(f"{phase}_{job['index']:04d}", work_key(key, job),
+    result, _ = WorkStore(out_dir).json(f"{phase}_{job['index']:04d}", sub_key(key, job),
                                         lambda: compute(payload, job))
     tune.report({metric: _metric(result, metric), "index": job["index"]})
 
@@ -111,7 +111,7 @@ def _metric(result, metric: str) -> float:
 def read_jobs(out_dir: Path, phase: str, key: str, jobs: list[dict]) -> list:
     """The stored results of `jobs`, in order."""
     store = WorkStore(out_dir)
-    return [store.json(f"{phase}_{j['index']:04d}", work_key(key, j), _missing)[0] for j in jobs]
+    return [store.json(f"{phase}_{j['index']:04d}", sub_key(key, j), _missing)[0] for j in jobs]
 
 
 def _missing():

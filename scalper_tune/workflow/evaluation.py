@@ -142,7 +142,8 @@ def judge(table: pd.DataFrame, exp: Experiment, bar_seconds: int,
                                                                          "n_obs")))
     out["sr_train"], out["skew_train"], out["kurt_train"] = sr, skew, kurt
     out["sharpe_train"] = sr * math.sqrt(SECONDS_PER_YEAR / bar_seconds)
-    out["max_dd_train"] = table[[f"dd_f{k}" for k in folds]].to_numpy(dtype=float).max(axis=1)
+    dd = table[[f"dd_f{k}" for k in folds]].to_numpy(dtype=float)
+    out["max_dd_train"] = dd.max(axis=1) if dd.shape[1] else np.nan  # no fold done: not judged
     out["robustness_raw"] = train_robustness(reg, cons, 0.0, exp.robustness)
     return out
 

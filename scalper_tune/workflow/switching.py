@@ -1,0 +1,136 @@
+"""The seed's regime-switching scalper, assembled from the Phase 2 candidates.
+
+Choice (train only): for each regime, the judged candidate with the best pooled train Sharpe on
+bars of that regime (`regime_sharpe_<regime>`, from the train folds); a regime where no
+candidate's is above zero, or one the regime filter blocks, gets no entries. The choice reads
+the train folds only, so the validation segment that decides whether to recommend the switcher
+over the single best configuration has not shaped it (the same separation as the single
+choice); the test segment is evaluated once, after that decision, and only reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.pipeline_spec import REGIMES
+from scalper_tune.data.market import MarketData
+from scalper_tune.engine.backtest import backtest
+from scalper_tune.engine.switching import Switching
+from scalper_tune.workflow.screen import PARAM_NAMES
+
+
+@dataclass(frozen=True)
+class SwitchingChoice:
+    """The switcher (None when no regime has a good candidate), which candidate each regime
+    uses (its `source`, or None), and each regime's train Sharpe of that candidate."""
+
+    switching: Switching | None
+    sources: dict[str, str | None]
+    train_sharpe: dict[str, float]
+
+
+def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
+    """One Phase 2 candidate per regime (see the module docstring)."""
+    judged = phase2[np.isfinite(phase2["robustness"].to_numpy(dtype=float))]
+    blocked = set(exp.regime.block) if exp.regime.filter else set()
+    sets: list[dict] = []
+    keys: list[str] = []
+    by_regime: list[int | None] = []
+    sources: dict[str, str | None] = {}
+    train: dict[str, float] = {}
+    for regime in REGIMES:
+        col = judged[f"regime_sharpe_{regime}"].to_numpy(dtype=float)
+        ok = np.isfinite(col) & (col > 0.0)
+        if regime in blocked or not ok.any():
+            by_regime.append(None)
+            sources[regime], train[regime] = None, math.nan
+            continue
+        best = int(np.flatnonzero(ok)[np.argmax(col[ok])])
+        row = judged.iloc[best]
+        if row["source"] not in keys:
+            keys.append(row["source"])
+            sets.append({k: _plain(row[k]) for k in PARAM_NAMES})
+        by_regime.append(keys.index(row["source"]))
+        sources[regime], train[regime] = row["source"], float(col[best])
+    if not sets:
+        return SwitchingChoice(None, sources, train)
+    return SwitchingChoice(Switching(tuple(sets), tuple(by_regime)), sources, train)
+
+
+def segment_figures(market: MarketData, features, sw: Switching, exp: Experiment,
+                    prefix: str) -> dict:
+    """The switcher over one segment with the event engine (full costs): `<prefix>_sharpe`,
+    `_return`, `_max_dd_pct`, `_trades`."""
+    m = backtest(market, features, sw.sets[0], exp.costs, exp.account, switching=sw).metrics
+    return {f"{prefix}_sharpe": m.sharpe, f"{prefix}_return": m.return_on_account,
+            f"{prefix}_max_dd_pct": m.max_drawdown_pct, f"{prefix}_trades": m.total_trades}
+
+
+def recommend(figures: Mapping[str, float], chosen_val_sharpe: float, exp: Experiment) -> bool:
+    """Recommend the switcher over the single choice when, on validation, it makes
+    filters.min_trades trades and its Sharpe is above the single choice's."""
+    sharpe = figures["val_sharpe"]
+    single = chosen_val_sharpe if math.isfinite(chosen_val_sharpe) else -math.inf
+    return bool(math.isfinite(sharpe) and figures["val_trades"] >= exp.filters.min_trades
+                and sharpe > single)
+
+
+def switching_table(choice: SwitchingChoice, figures: Mapping[str, float],
+                    recommended: bool) -> pd.DataFrame:
+    """switching.parquet: one row per regime (the candidate it uses, its train Sharpe there),
+    with the switcher's validation and test figures and the recommendation on every row."""
+    rows = [dict(regime=r, source=choice.sources[r] or "no entries",
+                 train_regime_sharpe=choice.train_sharpe[r], **figures, recommended=recommended)
+            for r in REGIMES]
+    return pd.DataFrame(rows)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+NONE_GOOD = "no regime has a judged candidate with a positive train Sharpe"
+
+
+def _seg(row: Mapping, prefix: str) -> dict:
+    def f(x):
+        x = float(x)
+        return x if math.isfinite(x) else None
+
+    return {"sharpe": f(row[f"{prefix}_sharpe"]), "return": f(row[f"{prefix}_return"]),
+            "max_drawdown": f(row[f"{prefix}_max_dd_pct"]),
+            "trades": int(row[f"{prefix}_trades"])}
+
+
+def switcher_meta(table: pd.DataFrame | None, recommended: bool) -> dict:
+    """best_config.yaml / strategy.yaml `meta.switching`: what each regime uses, the
+    validation figures that decided, the test figures (reported only)."""
+    if table is None:
+        return {"built": False, "reason": NONE_GOOD}
+    row = table.iloc[0]
+    return {"built": True, "recommended": bool(recommended), "chosen_on": "train",
+            "decided_on": "validation",
+            "by_regime": {r["regime"]: (None if r["source"] == "no entries" else r["source"])
+                          for _, r in table.iterrows()},
+            "validation": _seg(row, "val"), "test": _seg(row, "test")}
+
+
+def switching_line(table: pd.DataFrame | None, chosen: Mapping) -> str:
+    """The summary's lines on the switcher."""
+    if table is None:
+        return f"Regime switching: not built ({NONE_GOOD})."
+    row = table.iloc[0]
+    uses = ", ".join(f"{r['regime']} {r['source']}" for _, r in table.iterrows())
+    verdict = ("recommended (the strategy bundle switches)" if row["recommended"] else
+               "not recommended (the strategy bundle holds the single choice)")
+    return (f"Regime switching (one candidate per regime, chosen on train; switching.parquet): "
+            f"{uses}\n"
+            f"  validation Sharpe {row['val_sharpe']:.2f} with {int(row['val_trades'])} trades "
+            f"(single choice: {float(chosen['val_sharpe']):.2f}); test Sharpe "
+            f"{row['test_sharpe']:.2f} (reported only); {verdict}")
