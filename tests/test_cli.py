@@ -14,7 +14,7 @@ from scalper_tune.cli import build_parser
 from tests.conftest import ROOT, run_subprocess
 
 COMMANDS = [("run",), ("ml-edge",), ("audit",), ("backtest",), ("check",), ("paper",),
-            ("stress",), ("regimes",), ("data",), ("data", "synth"), ("data", "import"),
+            ("stress",), ("regimes",), ("live",), ("data",), ("data", "synth"), ("data", "import"),
             ("data", "inspect")]
 
 
@@ -27,8 +27,8 @@ def test_help(cli, command):
 def test_top_level_lists_exactly_the_working_commands(cli):
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "ml-edge", "paper",
-                                   "regimes", "run", "stress"]
+    assert sorted(sub.choices) == ["audit", "backtest", "check", "data", "live", "ml-edge",
+                                   "paper", "regimes", "run", "stress"]
     result = cli("--help")
     assert result.code == 0 and all(name in result.out for name in sub.choices)
 

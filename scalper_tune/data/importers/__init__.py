@@ -133,9 +133,9 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
         used_formats.add(kind)
         if kind == "binance-stream":
             venue, suffix = binance_stream.venue_of(path)
-            for asset, msgs in binance_stream.read_stream(path).items():
+            bar_ns = (bar_s or 1) * NS_PER_SECOND
+            for asset, cols in binance_stream.read_stream(path, bar_ns).items():
                 name = check_symbol(asset + suffix, str(path))
-                cols = binance_stream.to_bars(msgs, (bar_s or 1) * NS_PER_SECOND, f"{path} [{name}]")
                 grouped.setdefault(name, []).append((path, cols))
                 meta[name] = {"asset": asset, "venue": venue}
             continue

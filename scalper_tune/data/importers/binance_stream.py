@@ -5,11 +5,12 @@ Input lines: `<local receive time, ns> <json>`, the JSON being a combined-stream
 REST depth snapshots without a "stream" key are skipped). Bars are cut on the receiver's clock,
 i.e. what a live system sees when it acts, so the bars are causal for that system.
 
-Per bar [t, t + bar): OHLCV from the trades received in it; `bid, ask, bid_size, ask_size` are
-the last bookTicker received before the bar's end (a quote stands until replaced). A bar without
-trades gets open = high = low = close = the previous close and volume 0, as Binance's own klines
-do. Bars run from the first bar with a trade to the last bar with any message. Depth diffs are
-counted but not used for L1: without a snapshot per gap they cannot give a trustworthy book.
+Bars come from `data.bar_builder.BarBuilder` (the live feed's bar builder, its clock the
+recorded receive times): per bar [t, t + bar) OHLCV from the trades received in it, the last
+bookTicker before the bar's end for the book, the previous close and volume 0 for a bar without
+trades; bars run from the first bar with a trade to the last bar with any message. Depth diffs
+move the clock but are not used for L1: without a snapshot per gap they cannot give a
+trustworthy book.
 """
 
 from __future__ import annotations
@@ -18,23 +19,24 @@ import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.data.bar_builder import Bar, BarBuilder, bars_to_columns
 from scalper_tune.errors import DataError
 
 PERP_HINTS = ("usdm", "futures", "perp", "swap", "coinm")
 
 
 @dataclass
-class _Messages:
-    trade_t: list[int] = field(default_factory=list)
-    trade_p: list[float] = field(default_factory=list)
-    trade_q: list[float] = field(default_factory=list)
-    book_t: list[int] = field(default_factory=list)
-    book: list[tuple[float, float, float, float]] = field(default_factory=list)
-    last_t: int = 0
-    depth: int = 0
+class _Symbol:
+    """One symbol's bar builder and the bars it closed."""
+
+    builder: BarBuilder
+    bars: list[Bar] = field(default_factory=list)
+    book: bool = False
+    trades: int = 0
 
 
 def venue_of(path: Path) -> tuple[str, str]:
@@ -45,9 +47,9 @@ def venue_of(path: Path) -> tuple[str, str]:
     return "binance-spot", ""
 
 
-def read_stream(path: Path) -> dict[str, _Messages]:
-    """Parse one recording into per-symbol message lists (by the exchange symbol, e.g. BTCUSDT)."""
-    by_symbol: dict[str, _Messages] = {}
+def read_stream(path: Path, bar_ns: int) -> dict[str, dict[str, np.ndarray]]:
+    """Bars of `bar_ns` per symbol (by the exchange symbol, e.g. BTCUSDT) from one recording."""
+    by_symbol: dict[str, _Symbol] = {}
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
@@ -55,17 +57,50 @@ def read_stream(path: Path) -> dict[str, _Messages]:
                 line = line.strip()
                 if not line:
                     continue
-                _parse_line(line, lineno, path, by_symbol)
+                _parse_line(line, lineno, path, by_symbol, bar_ns)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the recording ({type(exc).__name__}: {exc}). "
                         "Check that the file is complete.") from None
     if not by_symbol:
         raise DataError(f"{path}: no stream messages found. Expected lines "
                         "'<ns> {\"stream\": ..., \"data\": ...}'; check --format.")
-    return by_symbol
+    out = {}
+    for symbol, sym in by_symbol.items():
+        sym.bars += sym.builder.flush()
+        if not sym.trades:
+            raise DataError(f"{path} [{symbol}]: no trades in the recording, so no prices for "
+                            "bars.")
+        out[symbol] = bars_to_columns(sym.bars, sym.book)
+    return out
 
 
-def _parse_line(line: str, lineno: int, path: Path, by_symbol: dict[str, _Messages]) -> None:
+def parse_message(message: object) -> tuple[str, str, Mapping] | None:
+    """(symbol, kind, data) of a combined-stream message (kind: 'trade', 'bookTicker',
+    'depth@100ms', ...), or None for a message without a stream (a REST snapshot, a control
+    reply)."""
+    stream = message.get("stream") if isinstance(message, dict) else None
+    if not stream or not isinstance(stream, str):
+        return None
+    data = message.get("data")
+    symbol, _, kind = stream.partition("@")
+    return symbol.upper(), kind, data if isinstance(data, dict) else {}
+
+
+def feed(builder: BarBuilder, t: int, kind: str, data: Mapping) -> tuple[list[Bar], str]:
+    """One message into a symbol's builder: (closed bars, what it was: 'trade', 'book' or
+    'other'). A trade or quote with missing or non-numeric fields raises KeyError, TypeError
+    or ValueError before the builder changes."""
+    if kind == "trade":
+        price, qty = float(data["p"]), float(data["q"])
+        return builder.on_trade(t, price, qty), "trade"
+    if kind == "bookTicker":
+        quote = (float(data["b"]), float(data["a"]), float(data["B"]), float(data["A"]))
+        return builder.on_book(t, *quote), "book"
+    return builder.on_message(t), "other"
+
+
+def _parse_line(line: str, lineno: int, path: Path, by_symbol: dict[str, _Symbol],
+                bar_ns: int) -> None:
     head, _, body = line.partition(" ")
     try:
         t = int(head)
@@ -73,73 +108,19 @@ def _parse_line(line: str, lineno: int, path: Path, by_symbol: dict[str, _Messag
     except ValueError:
         raise DataError(f"{path}: line {lineno}: expected '<receive time ns> <json>', got "
                         f"{line[:60]!r}. Check --format.") from None
-    stream = message.get("stream") if isinstance(message, dict) else None
-    if not stream:
+    parsed = parse_message(message)
+    if parsed is None:
         return  # a REST snapshot or control message
-    data = message.get("data") or {}
-    symbol = stream.split("@")[0].upper()
-    msgs = by_symbol.setdefault(symbol, _Messages())
-    if t < msgs.last_t:
+    symbol, kind, data = parsed
+    sym = by_symbol.setdefault(symbol, _Symbol(BarBuilder(bar_ns)))
+    if t < sym.builder.last_t:
         raise DataError(f"{path}: line {lineno}: receive time goes backwards. "
                         "The recording is damaged or concatenated out of order.")
-    msgs.last_t = t
-    kind = stream.split("@")[1] if "@" in stream else ""
     try:
-        if kind == "trade":
-            msgs.trade_t.append(t)
-            msgs.trade_p.append(float(data["p"]))
-            msgs.trade_q.append(float(data["q"]))
-        elif kind == "bookTicker":
-            msgs.book_t.append(t)
-            msgs.book.append((float(data["b"]), float(data["a"]), float(data["B"]), float(data["A"])))
-        elif kind.startswith("depth"):
-            msgs.depth += 1
+        bars, what = feed(sym.builder, t, kind, data)
     except (KeyError, TypeError, ValueError):
         raise DataError(f"{path}: line {lineno}: malformed {kind} message. "
                         "The recording is damaged.") from None
-
-
-def to_bars(msgs: _Messages, bar_ns: int, origin: str) -> dict[str, np.ndarray]:
-    """Aggregate one symbol's messages into bars of `bar_ns` nanoseconds."""
-    if not msgs.trade_t:
-        raise DataError(f"{origin}: no trades in the recording, so no prices for bars.")
-    tt = np.asarray(msgs.trade_t, dtype=np.int64)
-    tp = np.asarray(msgs.trade_p)
-    tq = np.asarray(msgs.trade_q)
-    first = tt[0] // bar_ns
-    last = msgs.last_t // bar_ns
-    ts = np.arange(first, last + 1, dtype=np.int64) * bar_ns
-    n = ts.shape[0]
-    idx = tt // bar_ns - first
-    starts = np.flatnonzero(np.diff(idx, prepend=-1))
-    bars_with_trades = idx[starts]
-    close = np.full(n, np.nan)
-    open_, high, low = close.copy(), close.copy(), close.copy()
-    volume = np.zeros(n)
-    ends = np.append(starts[1:], tt.shape[0]) - 1
-    open_[bars_with_trades] = tp[starts]
-    close[bars_with_trades] = tp[ends]
-    high[bars_with_trades] = np.maximum.reduceat(tp, starts)
-    low[bars_with_trades] = np.minimum.reduceat(tp, starts)
-    volume[bars_with_trades] = np.add.reduceat(tq, starts)
-    filled = _ffill(close)  # bars without trades: previous close, volume 0 (as Binance klines)
-    for arr in (open_, high, low, close):
-        gap = np.isnan(arr)
-        arr[gap] = filled[gap]
-    out = {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
-    if msgs.book_t:
-        bt = np.asarray(msgs.book_t, dtype=np.int64)
-        book = np.asarray(msgs.book)
-        pos = np.searchsorted(bt, ts + bar_ns, side="left") - 1
-        have = pos >= 0
-        for j, name in enumerate(("bid", "ask", "bid_size", "ask_size")):
-            col = np.full(n, np.nan)
-            col[have] = book[pos[have], j]
-            out[name] = col
-    return out
-
-
-def _ffill(values: np.ndarray) -> np.ndarray:
-    idx = np.where(np.isnan(values), 0, np.arange(values.shape[0]))
-    np.maximum.accumulate(idx, out=idx)
-    return values[idx]
+    sym.bars += bars
+    sym.trades += what == "trade"
+    sym.book |= what == "book"
