@@ -22,6 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data.importers import import_files
+from scalper_tune.data.market import MarketData
+from scalper_tune.engine.inputs import ENTRY_MASK
 from scalper_tune.live.runner import LiveRunner, paper_replay
 from scalper_tune.live.session import LiveSession
 from tests.conftest import FEED as FEED_DIR
@@ -57,6 +59,29 @@ def test_live_bars_equal_the_importers_and_trades_equal_paper():
     assert session.counts.skipped == {}  # depth messages move the clock, they are not skipped
     # the live runner fed those bars trades exactly as `paper` on the imported dataset
     trades, _, _ = paper_replay(imported, PARAMS, spec=SPEC)
+    assert len(trades) > 5
+    pd.testing.assert_frame_equal(session.trades().reset_index(drop=True),
+                                  trades.reset_index(drop=True))
+
+
+def test_a_warmed_up_session_trades_as_paper_with_the_warm_up_blocked():
+    """--warmup: the first 120 bars of the recording as a dataset fill the rolling state with
+    entries blocked; the session then gets the frames after them. Its trades equal `paper` on
+    the whole recording with entries blocked on those 120 bars."""
+    imported = import_files([str(FEED)], fmt="binance-stream", bar="1s").market
+    warm_bars = 120
+    cut = int(imported["BTCUSDT"].ts[warm_bars])
+    warm = MarketData(bar_seconds=1, source="warm-up",
+                      series={"BTCUSDT": imported["BTCUSDT"].head(warm_bars)})
+    session = _session()
+    assert session.warm_up(warm) == warm_bars
+    for t, body in _lines():
+        if t >= cut:
+            session.on_frame(t, body)
+    session.finish()
+    mask = np.arange(len(imported["BTCUSDT"])) >= warm_bars
+    trades, _, _ = paper_replay(imported, PARAMS, spec=SPEC,
+                                gate={"BTCUSDT": {ENTRY_MASK: mask.astype(float)}})
     assert len(trades) > 5
     pd.testing.assert_frame_equal(session.trades().reset_index(drop=True),
                                   trades.reset_index(drop=True))
