@@ -179,36 +179,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_stress(args: argparse.Namespace) -> int:
-    from scalper_tune.workflow.stress import build_scenarios, run_stress
+    from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
     from scalper_tune.config.pipeline_spec import StressSpec
     from scalper_tune.robustness.regimes import market_labels
     from scalper_tune.robustness.segments import usable_times, warmup_bars
     from scalper_tune.engine.inputs import REGIME_LABEL
 
-    cfg = _params_file(args)
-    symbols = tuple(s for s in (args.symbols or "").split(",") if s)
-    market = load(DataSpec(path=args.data, symbols=symbols))
-    base = FeatureSpec()
-    spec = dataclasses.replace(base, z_windows=tuple(sorted(set(base.z_windows)
-                                                            | {int(cfg.params["z_window"])})))
-    cache = None if args.no_cache else args.feature_cache
-    features = build_features(market, spec, cache).features
-    labels = market_labels(market, features)
-    features = {s: dict(features[s], **{REGIME_LABEL: labels[s].astype(float)})
-                for s in market.symbols}
+    block: tuple[int, ...] = ()
+    stress_spec = StressSpec()
+    if args.strategy:  # the bundle's features, gate and stress settings, as Phase 3 ran them
+        strategy, cfg, market, features = _strategy_inputs(args)
+        if strategy.switching is not None:
+            raise UsageError(f"--strategy {args.strategy}: a switching strategy's stress test is "
+                             "not built yet; stress its single choice with --params "
+                             "best_config.yaml.")
+        spec, stress_spec = strategy.features, strategy.stress
+        block = experiment_block(strategy.experiment())
+        what = f"the strategy {args.strategy}"
+    else:
+        cfg = _params_file(args)
+        symbols = tuple(s for s in (args.symbols or "").split(",") if s)
+        market = load(DataSpec(path=args.data, symbols=symbols))
+        base = FeatureSpec()
+        spec = dataclasses.replace(base, z_windows=tuple(sorted(
+            set(base.z_windows) | {int(cfg.params["z_window"])})))
+        cache = None if args.no_cache else args.feature_cache
+        features = build_features(market, spec, cache).features
+        labels = market_labels(market, features)
+        features = {s: dict(features[s], **{REGIME_LABEL: labels[s].astype(float)})
+                    for s in market.symbols}
+        what = args.params or "the default parameters"
     times = usable_times(market, warmup_bars(spec))
     if times.shape[0] < 2:
         raise UsageError(f"--data {args.data}: too short for the {warmup_bars(spec):,}-bar "
                          "feature warm-up.")
     start = _time_arg(args.start, "--from") if args.start else int(times[0])
     stop = _time_arg(args.stop, "--to") if args.stop else int(times[-1]) + 1
-    scenarios = build_scenarios(market, features, start, stop, spec, ())
-    rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, StressSpec())
+    scenarios = build_scenarios(market, features, start, stop, spec, block)
+    rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, stress_spec)
     if args.json:
         print(json.dumps(plain({"scenarios": rows, "window": {
             "start": format_ts(start), "end": format_ts(stop)}}), indent=2))
     else:
-        print(f"stress scenarios of {args.params or 'the default parameters'} on {args.data} "
+        print(f"stress scenarios of {what} on {args.data} "
               f"from {format_ts(start)[:19]} to {format_ts(stop)[:19]} UTC")
         print(render_stress(rows))
     return 0
@@ -628,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "one: a 2022-style crash (synthetic data: another seed; real data: a crash "
                     "overlay on the window), fees x2, spreads x3, latency +2 events, the best "
                     "asset removed; with Phase 3's pass/fail verdict and reason.")
-    _add_run_options(stress)
+    _add_run_options(stress, strategy=True)
     stress.add_argument("--from", dest="start", metavar="ISO",
                         help="first bar time to evaluate (default: after the feature warm-up)")
     stress.add_argument("--to", dest="stop", metavar="ISO",

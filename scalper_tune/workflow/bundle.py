@@ -29,7 +29,7 @@ from scalper_tune import __version__
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.feature_spec import FeatureSpec
-from scalper_tune.config.pipeline_spec import REGIMES, RegimeSpec
+from scalper_tune.config.pipeline_spec import REGIMES, RegimeSpec, StressSpec
 from scalper_tune.config.schema import build, check_keys, load_yaml
 from scalper_tune.config.strategy_params import check_params
 from scalper_tune.data import load_subset
@@ -46,7 +46,7 @@ BUNDLE_VERSION = 1
 DIR = "strategy"
 FILE = "strategy.yaml"
 KEYS = ("bundle_version", "package_version", "mode", "params", "costs", "account", "features",
-        "regime", "seed", "data", "switching", "meta")
+        "regime", "stress", "seed", "data", "switching", "meta")
 MODES = ("single", "switching")
 
 
@@ -67,6 +67,7 @@ class Strategy:
     meta: dict
     mode: str = "single"
     switching: Switching | None = None  # mode switching: the per-regime sets
+    stress: StressSpec = StressSpec()  # Phase 3's scenario settings (stress --strategy)
 
     def experiment(self) -> Experiment:
         """The settings the gate and the features need, as an Experiment."""
@@ -90,6 +91,7 @@ def bundle_dict(best: Mapping, exp: Experiment, spec: FeatureSpec, market: Marke
         "features": spec.to_dict(),
         "regime": {k: (list(v) if isinstance(v, tuple) else v)
                    for k, v in dataclasses.asdict(exp.regime).items() if k != "splits"},
+        "stress": dataclasses.asdict(exp.stress),
         "seed": exp.seed,
         "data": {"bar_seconds": market.bar_seconds, "symbols": list(market.symbols),
                  "hash": data_hash},
@@ -149,7 +151,8 @@ def load_strategy(path: str | Path) -> Strategy:
         regime=build(RegimeSpec, raw["regime"], file=name, where="regime"),
         seed=int(raw.get("seed", 7)), bar_seconds=int(data["bar_seconds"]),
         symbols=tuple(str(s) for s in data["symbols"]), data_hash=str(data.get("hash", "")),
-        meta=dict(raw.get("meta") or {}), mode=mode, switching=switching)
+        meta=dict(raw.get("meta") or {}), mode=mode, switching=switching,
+        stress=build(StressSpec, raw.get("stress"), file=name, where="stress"))
 
 
 def _switching(raw: Mapping, name: str) -> Switching:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -161,3 +162,21 @@ def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_alone, s
     result = cli("backtest", "--strategy", folder, "--data", smoke_data, "--engine", "prefilter",
                  "--feature-cache", tmp_path / "cache")
     assert result.code == 2 and "switches sets by regime" in result.err
+
+
+def test_stress_of_the_bundle_reproduces_phase3_for_the_chosen(cli, smoke_alone, smoke_data,
+                                                               tmp_path):
+    best = yaml.safe_load((smoke_alone / "best_config.yaml").read_text())
+    seg = best["meta"]["segments"]["validation"]
+    result = cli("stress", "--strategy", smoke_alone / "strategy", "--data", smoke_data,
+                 "--from", seg["start"], "--to", seg["end"], "--json", "--feature-cache",
+                 tmp_path / "cache")
+    assert result.code == 0, result.err
+    got = pd.DataFrame(json.loads(result.out)["scenarios"])
+    phase3 = pd.read_parquet(smoke_alone / "phase3.parquet")
+    want = phase3[phase3["source"] == best["meta"]["source"]].reset_index(drop=True)
+    assert list(got["scenario"]) == list(want["scenario"])
+    assert list(got["trades"]) == list(want["trades"]) and list(got["passed"]) == list(
+        want["passed"])
+    np.testing.assert_allclose(got["sharpe"].astype(float), want["sharpe"].astype(float),
+                               rtol=1e-9)
