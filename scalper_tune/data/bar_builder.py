@@ -12,7 +12,6 @@ marked `gap`, and the bars the gap spans are skipped, not invented.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +23,8 @@ BAR_FIELDS = ("ts", "open", "high", "low", "close", "volume", "bid", "ask", "bid
 
 @dataclass(frozen=True)
 class Bar:
-    """One closed bar (ts: open time, ns since the epoch); `gap`: a lost connection fell in or
-    before it (the bars it spans were skipped); `last_message_ns`: the receive time of the
+    """One closed bar (ts: open time, ns since the epoch); `gap`: the connection was lost while
+    it was in progress (the bars after it, up to the next message, were skipped); `last_message_ns`: the receive time of the
     symbol's last message before the bar's end (staleness)."""
 
     ts: int
@@ -138,4 +137,4 @@ def bars_to_columns(bars: list[Bar], book: bool) -> dict[str, np.ndarray]:
 
 def is_stale(bar: Bar, bar_ns: int, stale_after_ns: int) -> bool:
     """No message of the symbol for `stale_after_ns` before the bar's end."""
-    return bar.ts + bar_ns - bar.last_message_ns >= stale_after_ns or math.isnan(bar.close)
+    return bar.ts + bar_ns - bar.last_message_ns >= stale_after_ns

@@ -15,6 +15,8 @@ import numpy as np
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
+from scalper_tune.errors import UsageError
+
 BINANCE_SPOT = "wss://stream.binance.com:9443/stream"
 STREAMS = ("bookTicker", "trade")
 
@@ -81,8 +83,9 @@ async def run_feed(url: str, events: FeedEvents, stop: asyncio.Event, *,
                     attempt, silent = 0, False
                     events.on_frame(now, frame)
         except (InvalidURI, InvalidHandshake) as exc:
-            if state.connects == 0 and attempt >= 3:
-                raise ConnectionError(f"{url}: {exc}") from None
+            if state.connects == 0 and attempt >= 3:  # not a flaky network: a wrong address
+                raise UsageError(f"--url {url.split('?')[0]}: no WebSocket stream there "
+                                 f"({type(exc).__name__}: {exc}); check the address.") from None
             why = f"{type(exc).__name__}: {exc}"
         except (WebSocketException, OSError, asyncio.TimeoutError) as exc:
             why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -13,6 +13,7 @@ import numpy as np
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.data.bar_builder import Bar
 from scalper_tune.data.market import MarketData, NS_PER_SECOND
 from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
 from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, cross_signal,
@@ -26,20 +27,11 @@ from scalper_tune.kernels.online_nb import (N_OUT, O_HALF, O_IMB, O_MU, O_VOLZ, 
 
 
 @dataclass(frozen=True)
-class BarEvent:
-    """One closed bar of one symbol, as a feed delivers it (ts = bar open time, ns UTC)."""
+class BarEvent(Bar):
+    """One closed bar of one symbol, as a feed delivers it (the bar builder's Bar: ts = bar
+    open time, ns UTC)."""
 
-    symbol: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    bid: float = float("nan")
-    ask: float = float("nan")
-    bid_size: float = float("nan")
-    ask_size: float = float("nan")
+    symbol: str = ""
 
 
 def replay(market: MarketData) -> Iterator[BarEvent]:
@@ -57,8 +49,8 @@ def replay(market: MarketData) -> Iterator[BarEvent]:
         c = cols[symbol]
         book = [float(c[b][k]) if b in c else float(nan[0])
                 for b in ("bid", "ask", "bid_size", "ask_size")]
-        yield BarEvent(symbol, int(ts), float(c["open"][k]), float(c["high"][k]),
-                       float(c["low"][k]), float(c["close"][k]), float(c["volume"][k]), *book)
+        yield BarEvent(int(ts), float(c["open"][k]), float(c["high"][k]), float(c["low"][k]),
+                       float(c["close"][k]), float(c["volume"][k]), *book, symbol=symbol)
 
 
 class OnlineFeatures:

@@ -61,9 +61,7 @@ class LiveSession:
         the runner with entries blocked (it fills the rolling feature state); returns bars."""
         for event in replay(market):
             self.runner.on_event(event, False)
-            self.warm[event.symbol].append(Bar(event.ts, event.open, event.high, event.low,
-                                               event.close, event.volume, event.bid, event.ask,
-                                               event.bid_size, event.ask_size))
+            self.warm[event.symbol].append(event)
         return sum(len(b) for b in self.warm.values())
 
     def on_frame(self, t: int, raw: str | bytes) -> None:
@@ -125,9 +123,7 @@ class LiveSession:
         self.bars[symbol].append(bar)
         allow = not (bar.gap or is_stale(bar, self.bar_ns, self.stale_after_ns))
         self.counts.blocked_bars += not allow
-        self.runner.on_event(BarEvent(symbol, bar.ts, bar.open, bar.high, bar.low, bar.close,
-                                      bar.volume, bar.bid, bar.ask, bar.bid_size, bar.ask_size),
-                             allow)
+        self.runner.on_event(BarEvent(**vars(bar), symbol=symbol), allow)
         self._say_fills(symbol, bar)
 
     def _say_fills(self, symbol: str, bar: Bar) -> None:

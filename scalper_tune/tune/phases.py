@@ -29,7 +29,8 @@ from scalper_tune.workflow import candidates as cand
 from scalper_tune.workflow.choose import finalists
 from scalper_tune.workflow.prepare import Prepared
 from scalper_tune.workflow.refine import fold_order
-from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen)
+from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen,
+                                          plain, row_params)
 from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
 
 log = logging.getLogger("scalper_tune.run")
@@ -61,10 +62,6 @@ class RunContext:
         return run_phase(name, trainable, param_space, self.folder.path / "tune", config,
                          exp.ray.cpus_per_trial, exp.ray.max_failures, total, metric,
                          self.verbose, label=label)
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def phase1(ctx: RunContext) -> pd.DataFrame:
@@ -121,8 +118,8 @@ def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
     confirmed = phase1_table.loc[phase1_table["confirmed"]]
     best_row = confirmed.sort_values(["engine_robustness", "combo_id"],
                                      ascending=[False, True]).iloc[0]
-    fixed = {k: _plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
-    start_point = {k: _plain(best_row[k]) for k in space.refine}
+    fixed = {k: plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
+    start_point = {k: plain(best_row[k]) for k in space.refine}
     param_space = dict(fixed, **tune_space(space.refine, prep.windows))
     folds = prep.folds()
     order = fold_order(len(folds), exp.seed)
@@ -175,7 +172,7 @@ def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
     store = WorkStore(ctx.folder.path / "refine_trials")
     rows = []
     for r in results:
-        params = {k: _plain(v) for k, v in dict(fixed, **r.config).items()}
+        params = {k: plain(v) for k, v in dict(fixed, **r.config).items()}
         full = dict({k: PARAMS[k].default for k in PARAM_NAMES}, **params)
         m = r.metrics
         stored = store.json("refine", sub_key(ctx.run_key, full), list)[0]
@@ -269,7 +266,7 @@ def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     started = time.perf_counter()
     top = finalists(phase2_table, exp)
-    jobs = [dict({k: _plain(r[k]) for k in PARAM_NAMES}, index=int(r["index"]),
+    jobs = [dict(row_params(r), index=int(r["index"]),
                  source=r["source"]) for _, r in top.iterrows()]
     scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
                                 prep.spec, experiment_block(exp))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +33,11 @@ from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
 from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
 from scalper_tune.workflow.bundle import bundle_dict, write_bundle
 from scalper_tune.workflow.candidates import segment_figures
-from scalper_tune.workflow.choose import best_config, choose, finalists
+from scalper_tune.workflow.choose import best_config, choose, figures, finalists
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
 from scalper_tune.workflow.report import chosen_line, summary
-from scalper_tune.workflow.screen import PARAM_NAMES
+from scalper_tune.workflow.screen import row_params
 from scalper_tune.workflow.switching import choose_switching, recommend, switching_table
-from scalper_tune.workflow.switching import segment_figures as switcher_figures
 from scalper_tune.workflow.switching import switcher_meta, switching_line
 
 log = logging.getLogger("scalper_tune.run")
@@ -169,7 +167,7 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: fl
     chosen, passes_stress = choose(phase2, phase3, exp)
     tables["test"] = test = _test(ctx, phase2, chosen)
     row = test[test["index"] == chosen["index"]].iloc[0]
-    best = best_config(chosen, passes_stress, _test_figures(row), exp, prep.segments)
+    best = best_config(chosen, passes_stress, figures(row, "test"), exp, prep.segments)
     choice, switcher, recommended = _switching(ctx, phase2, chosen)
     if switcher is not None:
         tables["switching"] = switcher
@@ -196,7 +194,7 @@ def _test(ctx: RunContext, phase2: pd.DataFrame, chosen) -> pd.DataFrame:
     market, features = ctx.prep.segment("test")
     rows = []
     for _, r in finalists(phase2, ctx.exp).iterrows():
-        params = {k: phases._plain(r[k]) for k in PARAM_NAMES}
+        params = row_params(r)
         rows.append(dict(index=int(r["index"]), source=r["source"],
                          chosen=bool(r["index"] == chosen["index"]),
                          **segment_figures(market, features, params, ctx.exp, "test")))
@@ -211,22 +209,13 @@ def _switching(ctx: RunContext, phase2: pd.DataFrame, chosen):
     choice = choose_switching(phase2, ctx.exp)
     if choice.switching is None:
         return choice, None, False
-    figures = switcher_figures(*ctx.prep.segment("validation"), choice.switching, ctx.exp, "val")
-    recommended = recommend(figures, float(chosen["val_sharpe"]), ctx.exp)
-    figures.update(switcher_figures(*ctx.prep.segment("test"), choice.switching, ctx.exp,
-                                    "test"))
-    table = switching_table(choice, figures, recommended)
+    sw, first = choice.switching, choice.switching.sets[0]
+    found = segment_figures(*ctx.prep.segment("validation"), first, ctx.exp, "val", sw)
+    recommended = recommend(found, float(chosen["val_sharpe"]), ctx.exp)
+    found.update(segment_figures(*ctx.prep.segment("test"), first, ctx.exp, "test", sw))
+    table = switching_table(choice, found, recommended)
     ctx.folder.write_table(table, "switching.parquet")
     return choice, table, recommended
-
-
-def _test_figures(row) -> dict:
-    def f(x):
-        x = float(x)
-        return x if math.isfinite(x) else None
-
-    return {"sharpe": f(row["test_sharpe"]), "return": f(row["test_return"]),
-            "max_drawdown": f(row["test_max_dd_pct"]), "trades": int(row["test_trades"])}
 
 
 def _why_phase1(phase1: pd.DataFrame, exp) -> str:

@@ -32,7 +32,8 @@ from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sh
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
 from scalper_tune.workflow.evaluation import engine_fold, fold_frame, judge
-from scalper_tune.workflow.screen import PARAM_NAMES
+from scalper_tune.engine.switching import Switching
+from scalper_tune.workflow.screen import PARAM_NAMES, plain, row_params
 
 PBO_RULE = ("robustness score (regime-weighted Sharpe, consistency and floor on the in-sample "
             "folds; DSR, validation Sharpe and plateau as computed) picks; performance = mean "
@@ -56,14 +57,14 @@ def select_candidates(phase1: pd.DataFrame, refine: pd.DataFrame, n: int,
     confirmed = phase1.loc[phase1["confirmed"] & np.isfinite(phase1["engine_robustness"])]
     confirmed = confirmed.sort_values(["engine_robustness", "combo_id"], ascending=[False, True])
     for _, r in confirmed.head(n).iterrows():
-        rows.append(dict(_params(r), source=f"phase1:{int(r['combo_id'])}",
+        rows.append(dict(row_params(r), source=f"phase1:{int(r['combo_id'])}",
                          plateau=float(r["plateau"]), fingerprint=fingerprint(r, folds),
                          **{k: float(r[k]) for k in DSR_INPUTS}))
     if not refine.empty:
         full = refine[(refine["folds_done"] == folds) & np.isfinite(refine["robustness"])]
         full = full.sort_values(["robustness", "trial_number"], ascending=[False, True])
         for _, r in full.head(max(1, n // 4)).iterrows():
-            rows.append(dict(_params(r), source=f"refine:{int(r['trial_number'])}",
+            rows.append(dict(row_params(r), source=f"refine:{int(r['trial_number'])}",
                              plateau=float(r["plateau"]), fingerprint=fingerprint(r, folds),
                              **{k: float(r[k]) for k in DSR_INPUTS}))
     seen, out = set(), []
@@ -77,15 +78,12 @@ def select_candidates(phase1: pd.DataFrame, refine: pd.DataFrame, n: int,
     return out
 
 
-def _params(row) -> dict:
-    return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in PARAM_NAMES}
-
-
 def segment_figures(market: MarketData, features, params: Mapping[str, object],
-                    exp: Experiment, prefix: str) -> dict:
+                    exp: Experiment, prefix: str, switching: Switching | None = None) -> dict:
     """One continuous event-engine backtest of a segment: `<prefix>_sharpe`, `_return`,
-    `_max_dd_pct`, `_trades`, `_win_rate` (portfolio figures, full costs)."""
-    m = backtest(market, features, params, exp.costs, exp.account).metrics
+    `_max_dd_pct`, `_trades`, `_win_rate` (portfolio figures, full costs); with `switching`,
+    of that regime switcher (`params` unused)."""
+    m = backtest(market, features, params, exp.costs, exp.account, switching=switching).metrics
     return {f"{prefix}_sharpe": m.sharpe, f"{prefix}_return": m.return_on_account,
             f"{prefix}_max_dd_pct": m.max_drawdown_pct, f"{prefix}_trades": m.total_trades,
             f"{prefix}_win_rate": m.win_rate}
@@ -105,14 +103,14 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
     """The event-engine figures of one candidate (see the module docstring)."""
     parts = [engine_fold(m, f, params, exp.costs, exp.account) for m, f in fold_data]
     table = fold_frame([p[0] for p in parts], [p[1] for p in parts])
-    out = {c: _plain(table[c].iloc[0]) for c in table.columns
+    out = {c: plain(table[c].iloc[0]) for c in table.columns
            if not c.startswith("sa_f") and not c.startswith("m") and c != "n_obs"}
     for k, (summary, _) in enumerate(parts):  # per-fold regime sums: the PBO's rule reads them
         for r in range(N_REGIMES):
             for kind in ("sum", "sq", "n"):
                 out[f"reg_{kind}_{r}_f{k}"] = float(summary[f"reg_{kind}_{r}"].iloc[0])
     j = judge(table, exp, fold_data[0][0].bar_seconds).iloc[0]
-    out.update({c: _plain(j[c]) for c in ("trades", "consistency", "regime_weighted",
+    out.update({c: plain(j[c]) for c in ("trades", "consistency", "regime_weighted",
                                            "worst_regime", "floor")})
     out.update({f"regime_sharpe_{r}": float(j[f"regime_sharpe_{r}"]) for r in REGIMES})
     out.update(segment_figures(*train, params, exp, "train"))
@@ -120,10 +118,6 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
     out.update(val)
     out["passes_filters"] = passes_filters(val, exp, "val")
     return out
-
-
-def _plain(x):
-    return x.item() if hasattr(x, "item") else x
 
 
 def trial_statistics(trials: pd.DataFrame, seed: int) -> dict:

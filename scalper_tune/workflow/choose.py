@@ -18,7 +18,7 @@ import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.robustness.segments import Segments
-from scalper_tune.workflow.screen import PARAM_NAMES
+from scalper_tune.workflow.screen import row_params
 
 SCHEMA_VERSION = 1
 
@@ -55,7 +55,7 @@ def best_config(chosen: pd.Series, passes_stress: bool, test: Mapping, exp: Expe
     every figure in `meta` names its segment."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "params": {k: _plain(chosen[k]) for k in PARAM_NAMES},
+        "params": row_params(chosen),
         "costs": dataclasses.asdict(exp.costs),
         "account": exp.account,
         "meta": {
@@ -79,5 +79,3 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value

@@ -76,7 +76,7 @@ def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
                              ascending=[False, True]).head(exp.phase1.keep_top).index
     bar_seconds = fold_data[0][0].bar_seconds
     for i in top:
-        params = {k: _plain(out.at[i, k]) for k in PARAM_NAMES}
+        params = {k: plain(out.at[i, k]) for k in PARAM_NAMES}
         row = engine_folds(fold_data, params, exp.costs, exp.account)
         j = judge(row, exp, bar_seconds).iloc[0]
         out.at[i, "engine_robustness"] = (j["robustness_raw"]
@@ -92,5 +92,11 @@ def _finite(x) -> float:
     return float(x) if np.isfinite(x) else 0.0
 
 
-def _plain(value):
+def plain(value):
+    """A NumPy scalar as the Python value (YAML, JSON and Tune configs want those)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def row_params(row) -> dict:
+    """The complete parameter set of a table row (Python values)."""
+    return {k: plain(row[k]) for k in PARAM_NAMES}

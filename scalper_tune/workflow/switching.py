@@ -19,10 +19,9 @@ import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
-from scalper_tune.data.market import MarketData
-from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.switching import Switching
-from scalper_tune.workflow.screen import PARAM_NAMES
+from scalper_tune.workflow.choose import figures
+from scalper_tune.workflow.screen import row_params
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
         row = judged.iloc[best]
         if row["source"] not in keys:
             keys.append(row["source"])
-            sets.append({k: _plain(row[k]) for k in PARAM_NAMES})
+            sets.append(row_params(row))
         by_regime.append(keys.index(row["source"]))
         sources[regime], train[regime] = row["source"], float(col[best])
     if not sets:
@@ -63,49 +62,26 @@ def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
     return SwitchingChoice(Switching(tuple(sets), tuple(by_regime)), sources, train)
 
 
-def segment_figures(market: MarketData, features, sw: Switching, exp: Experiment,
-                    prefix: str) -> dict:
-    """The switcher over one segment with the event engine (full costs): `<prefix>_sharpe`,
-    `_return`, `_max_dd_pct`, `_trades`."""
-    m = backtest(market, features, sw.sets[0], exp.costs, exp.account, switching=sw).metrics
-    return {f"{prefix}_sharpe": m.sharpe, f"{prefix}_return": m.return_on_account,
-            f"{prefix}_max_dd_pct": m.max_drawdown_pct, f"{prefix}_trades": m.total_trades}
-
-
-def recommend(figures: Mapping[str, float], chosen_val_sharpe: float, exp: Experiment) -> bool:
+def recommend(found: Mapping[str, float], chosen_val_sharpe: float, exp: Experiment) -> bool:
     """Recommend the switcher over the single choice when, on validation, it makes
     filters.min_trades trades and its Sharpe is above the single choice's."""
-    sharpe = figures["val_sharpe"]
+    sharpe = found["val_sharpe"]
     single = chosen_val_sharpe if math.isfinite(chosen_val_sharpe) else -math.inf
-    return bool(math.isfinite(sharpe) and figures["val_trades"] >= exp.filters.min_trades
+    return bool(math.isfinite(sharpe) and found["val_trades"] >= exp.filters.min_trades
                 and sharpe > single)
 
 
-def switching_table(choice: SwitchingChoice, figures: Mapping[str, float],
+def switching_table(choice: SwitchingChoice, found: Mapping[str, float],
                     recommended: bool) -> pd.DataFrame:
     """switching.parquet: one row per regime (the candidate it uses, its train Sharpe there),
     with the switcher's validation and test figures and the recommendation on every row."""
     rows = [dict(regime=r, source=choice.sources[r] or "no entries",
-                 train_regime_sharpe=choice.train_sharpe[r], **figures, recommended=recommended)
+                 train_regime_sharpe=choice.train_sharpe[r], **found, recommended=recommended)
             for r in REGIMES]
     return pd.DataFrame(rows)
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
 NONE_GOOD = "no regime has a judged candidate with a positive train Sharpe"
-
-
-def _seg(row: Mapping, prefix: str) -> dict:
-    def f(x):
-        x = float(x)
-        return x if math.isfinite(x) else None
-
-    return {"sharpe": f(row[f"{prefix}_sharpe"]), "return": f(row[f"{prefix}_return"]),
-            "max_drawdown": f(row[f"{prefix}_max_dd_pct"]),
-            "trades": int(row[f"{prefix}_trades"])}
 
 
 def switcher_meta(table: pd.DataFrame | None, recommended: bool) -> dict:
@@ -118,7 +94,7 @@ def switcher_meta(table: pd.DataFrame | None, recommended: bool) -> dict:
             "decided_on": "validation",
             "by_regime": {r["regime"]: (None if r["source"] == "no entries" else r["source"])
                           for _, r in table.iterrows()},
-            "validation": _seg(row, "val"), "test": _seg(row, "test")}
+            "validation": figures(row, "val"), "test": figures(row, "test")}
 
 
 def switching_line(table: pd.DataFrame | None, chosen: Mapping) -> str:

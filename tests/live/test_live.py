@@ -217,6 +217,8 @@ def test_bad_symbols_and_a_gated_strategy_are_refused(cli, smoke_alone):
     result = cli("live", "--symbols", "btc/usdt", "--duration", "1")
     assert result.code == 2 and "--symbols 'btc/usdt'" in result.err
     assert len(result.err.strip().splitlines()) == 1
+    result = cli("live", "--symbols", "btcusdt", "--url", "not-a-url", "--duration", "30")
+    assert result.code == 2 and "--url not-a-url: no WebSocket stream there" in result.err
     bundle = smoke_alone / "strategy"
     result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--duration", "1")
     assert result.code == 2 and "was tuned on 60-s bars; use --bar 60s" in result.err
