@@ -424,6 +424,9 @@ def _cmd_live(args: argparse.Namespace) -> int:
     print(f"session end: {len(trades)} closed trade(s), equity {session.equity():.2f} $, "
           f"{len(session.counts.gaps)} reconnect(s), {state.stale_periods} stale period(s), "
           f"{session.counts.blocked_bars} bar(s) with entries blocked")
+    if state.reconnects:  # failed connects count too: say so, with the last reason
+        print(f"feed: {state.connects} connection(s) opened, {state.reconnects} lost or failed "
+              f"(last: {state.errors[-1]})")
     for line in session.open_positions():
         print(f"open position: {line}")
     _log_live(args, session, cfg, symbols, state)
