@@ -189,10 +189,6 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     stress_spec = StressSpec()
     if args.strategy:  # the bundle's features, gate and stress settings, as Phase 3 ran them
         strategy, cfg, market, features = _strategy_inputs(args)
-        if strategy.switching is not None:
-            raise UsageError(f"--strategy {args.strategy}: a switching strategy's stress test is "
-                             "not built yet; stress its single choice with --params "
-                             "best_config.yaml.")
         spec, stress_spec = strategy.features, strategy.stress
         block = experiment_block(strategy.experiment())
         what = f"the strategy {args.strategy}"
@@ -216,7 +212,8 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     start = _time_arg(args.start, "--from") if args.start else int(times[0])
     stop = _time_arg(args.stop, "--to") if args.stop else int(times[-1]) + 1
     scenarios = build_scenarios(market, features, start, stop, spec, block)
-    rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, stress_spec)
+    switching = strategy.switching if args.strategy else None
+    rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, stress_spec, switching)
     if args.json:
         print(json.dumps(plain({"scenarios": rows, "window": {
             "start": format_ts(start), "end": format_ts(stop)}}), indent=2))
@@ -346,6 +343,36 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _online_gate(strategy, symbols: list[str], window: int):
+    """The bundle's entry gate for live bars from its saved models (a usage error when the
+    bundle has none: written before they were saved, or too little data to fit them)."""
+    from scalper_tune.data.market import exchange_name
+    from scalper_tune.live.gate import OnlineGate
+
+    if window < 100:
+        raise UsageError(f"--gate-window {window}: give at least 100 bars (default 20000).")
+    models = strategy.gate_models()
+    g = strategy.regime
+    if (g.classifier and models.regime is None) or (g.ml_gate and models.gate is None):
+        raise UsageError(f"live: the strategy in {strategy.path} has an entry gate but no saved "
+                         "model for it (bundles from before models were saved, or too little "
+                         "data to fit one); re-run the experiment, or pass --no-gate to paper-"
+                         "trade its parameters without the gate (not what was scored).")
+    parts = []
+    if models.regime is not None:
+        parts.append(f"regime classifier fitted on {models.regime.rows:,} bars before "
+                     f"{format_ts(models.regime.block_start)}")
+    if g.filter and g.block:
+        parts.append(f"no entries in {', '.join(g.block)}")
+    if models.gate is not None:
+        traded = [s for s in symbols if s in {exchange_name(t) for t in models.gate.traded}]
+        parts.append(f"ML gate trades {', '.join(traded) or 'none of these symbols'}")
+    if strategy.mode == "switching":
+        parts.append("parameter set by regime (switching)")
+    print(f"entry gate: {'; '.join(parts)}; inputs over the last {window:,} bars")
+    return OnlineGate(strategy, models, symbols, window)
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     import asyncio
     import re
@@ -366,7 +393,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     bar_s = parse_bar(args.bar)
     if args.stale_after <= 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--stale-after and --duration: must be positive seconds.")
-    spec, switching_gate = FeatureSpec(), False
+    spec, strategy, gate = FeatureSpec(), None, None
     if args.strategy:
         from scalper_tune.workflow.bundle import load_strategy
 
@@ -377,32 +404,31 @@ def _cmd_live(args: argparse.Namespace) -> int:
         if strategy.bar_seconds != bar_s:
             raise UsageError(f"--bar {args.bar}: the strategy in {strategy.path} was tuned on "
                              f"{strategy.bar_seconds}-s bars; use --bar {strategy.bar_seconds}s.")
-        gate = strategy.regime
-        switching_gate = strategy.mode == "switching" or gate.ml_gate or (
-            gate.filter and bool(gate.block))
-        if switching_gate and not args.no_gate:
-            raise UsageError(f"live: the strategy in {strategy.path} has an entry gate (regime "
-                             "filter, ML gate or regime switching) that needs regime labels the "
-                             "live runner does not compute online yet; pass --no-gate to paper-"
-                             "trade its parameters without the gate (not what was scored).")
+        if strategy.gated and not args.no_gate:
+            gate = _online_gate(strategy, symbols, args.gate_window)
         cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
                          account=strategy.account if args.account is None else args.account)
         spec = strategy.features
     else:
         cfg = _params_file(args)
-    runner = LiveRunner(tuple(symbols), bar_s, cfg.params, cfg.costs, cfg.account, spec)
+    switching = strategy.switching if gate is not None else None
+    runner = LiveRunner(tuple(symbols), bar_s, cfg.params, cfg.costs, cfg.account, spec,
+                        switching)
     bar_ns = bar_s * 1_000_000_000
-    session = LiveSession(runner, symbols, bar_ns, int(args.stale_after * 1e9))
+    session = LiveSession(runner, symbols, bar_ns, int(args.stale_after * 1e9), gate=gate)
     if args.warmup:
+        from scalper_tune.data.market import exchange_name
+
         warm = load(DataSpec(path=args.warmup))
-        missing = [s for s in symbols if s not in warm.symbols]
+        # dataset names such as BTC_USDT or BTC-USDT are the exchange's BTCUSDT
+        named = {exchange_name(s): s for s in warm.symbols}
+        missing = [s for s in symbols if s not in named]
         if warm.bar_seconds != bar_s or missing:
             raise UsageError(f"--warmup {args.warmup}: needs {bar_s}-s bars of "
                              f"{', '.join(symbols)} (it has {warm.bar_seconds}-s bars of "
                              f"{', '.join(warm.symbols)}).")
-        from scalper_tune.data import load_subset
-
-        n = session.warm_up(load_subset(warm, symbols, args.warmup))
+        n = session.warm_up(dataclasses.replace(
+            warm, series={s: dataclasses.replace(warm[named[s]], symbol=s) for s in symbols}))
         print(f"warm-up: {n:,} bars from {args.warmup} (entries blocked)")
     else:
         need = warmup_bars(spec)
@@ -423,7 +449,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
     print(session.status_line())
     print(f"session end: {len(trades)} closed trade(s), equity {session.equity():.2f} $, "
           f"{len(session.counts.gaps)} reconnect(s), {state.stale_periods} stale period(s), "
-          f"{session.counts.blocked_bars} bar(s) with entries blocked")
+          f"{session.counts.blocked_bars} bar(s) with entries blocked"
+          + ("" if gate is None else f", gate closed on {session.counts.gate_closed} bar(s)"))
     if state.reconnects:  # failed connects count too: say so, with the last reason
         print(f"feed: {state.connects} connection(s) opened, {state.reconnects} lost or failed "
               f"(last: {state.errors[-1]})")
@@ -447,6 +474,7 @@ def _log_live(args, session, cfg: ParamsFile, symbols, state) -> None:
 
     counts = {"frames": session.counts.frames, "reconnects": len(session.counts.gaps),
               "stale_periods": state.stale_periods, "blocked_bars": session.counts.blocked_bars,
+              "gate_closed_bars": session.counts.gate_closed,
               **{f"skipped_{k.replace(' ', '_')}": v for k, v in session.counts.skipped.items()}}
     files = [Path(p) for p in (args.trades_out, args.bars_out) if p]
     log_live_session(args.mlruns, dict(cfg.params, symbols=",".join(symbols), bar=args.bar),
@@ -632,6 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "that fills the rolling feature state first")
     live.add_argument("--no-gate", action="store_true",
                       help="trade a gated strategy's parameters without its entry gate")
+    live.add_argument("--gate-window", type=int, default=20_000, metavar="BARS",
+                      help="bars of history the entry gate recomputes its inputs over at each "
+                           "bar (default 20000; exact while warm-up + session fit in it)")
     live.add_argument("--account", type=float, help="account value in $")
     live.add_argument("--trades-out", metavar="FILE.csv", help="write the closed trades here")
     live.add_argument("--bars-out", metavar="FILE.parquet", help="write the bars it built here")

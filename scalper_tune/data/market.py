@@ -20,6 +20,11 @@ REGIME_NAMES = ("calm", "trending", "volatile", "toxic", "crash")
 NS_PER_SECOND = 1_000_000_000
 
 
+def exchange_name(symbol: str) -> str:
+    """A symbol as an exchange's stream names it: BTC_USDT, BTC-USDT, btc/usdt -> BTCUSDT."""
+    return "".join(c for c in symbol.upper() if c.isalnum())
+
+
 @dataclass(frozen=True, eq=False)
 class SymbolData:
     """The columns of one symbol. Book columns are None when the source has no book."""

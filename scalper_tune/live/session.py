@@ -24,6 +24,7 @@ from scalper_tune.data.market import MarketData, NS_PER_SECOND, SymbolData
 from scalper_tune.engine.backtest import EXIT_REASONS, trades_frame
 from scalper_tune.kernels.engine_nb import (S_DIR, S_ENTRY_PX, S_QTY, T_DIR, T_EXIT_PX, T_PNL,
                                             T_REASON)
+from scalper_tune.live.gate import OnlineGate
 from scalper_tune.live.runner import BarEvent, LiveRunner, replay
 
 
@@ -35,6 +36,7 @@ class SessionCounts:
     gaps: list[tuple[int, int, str]] = field(default_factory=list)
     stale_periods: int = 0
     blocked_bars: int = 0  # bars on which entries were blocked (stale or gap)
+    gate_closed: int = 0  # bars on which the strategy's entry gate allowed no entry
 
 
 class LiveSession:
@@ -43,8 +45,11 @@ class LiveSession:
 
     def __init__(self, runner: LiveRunner, symbols: Sequence[str], bar_ns: int,
                  stale_after_ns: int, say: Callable[[str], None] = print,
-                 status_every_ns: int = 60 * NS_PER_SECOND):
+                 status_every_ns: int = 60 * NS_PER_SECOND, gate: OnlineGate | None = None):
+        """`gate`: a strategy bundle's entry gate (regime labels, blocked regimes, ML gate,
+        the parameter set of a switching strategy), evaluated on every session bar."""
         self.runner, self.bar_ns, self.stale_after_ns = runner, bar_ns, stale_after_ns
+        self.gate = gate
         self.builders = {s: BarBuilder(bar_ns) for s in symbols}
         self.bars: dict[str, list[Bar]] = {s: [] for s in symbols}
         self.last_exchange_t = {s: -1 for s in symbols}
@@ -62,6 +67,8 @@ class LiveSession:
         for event in replay(market):
             self.runner.on_event(event, False)
             self.warm[event.symbol].append(event)
+            if self.gate is not None:
+                self.gate.warm(event.symbol, event)
         return sum(len(b) for b in self.warm.values())
 
     def on_frame(self, t: int, raw: str | bytes) -> None:
@@ -123,7 +130,12 @@ class LiveSession:
         self.bars[symbol].append(bar)
         allow = not (bar.gap or is_stale(bar, self.bar_ns, self.stale_after_ns))
         self.counts.blocked_bars += not allow
-        self.runner.on_event(BarEvent(**vars(bar), symbol=symbol), allow)
+        pset = 0
+        if self.gate is not None:
+            gate_allows, _, pset = self.gate.on_bar(symbol, bar)
+            self.counts.gate_closed += not gate_allows
+            allow = allow and gate_allows
+        self.runner.on_event(BarEvent(**vars(bar), symbol=symbol), allow, float("nan"), pset)
         self._say_fills(symbol, bar)
 
     def _say_fills(self, symbol: str, bar: Bar) -> None:
@@ -161,6 +173,8 @@ class LiveSession:
         return (f"status: {sum(len(b) for b in self.bars.values())} bars, "
                 f"{len(self.open_positions())} open position(s), equity {self.equity():.2f} $, "
                 f"{len(self.counts.gaps)} reconnect(s), {skipped} frame(s) skipped"
+                + ("" if self.gate is None else
+                   f", gate closed on {self.counts.gate_closed} bar(s)")
                 + (f" ({_reasons(self.counts.skipped)})" if skipped else ""))
 
     def bars_market(self, with_warmup: bool = False) -> MarketData:

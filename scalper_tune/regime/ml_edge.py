@@ -101,15 +101,34 @@ def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.nd
     proba = np.full(y.shape[0], np.nan)
     for train, test, a, b in purged_walk_forward(start, end, edges, embargo):
         y_train = y[train] if rng is None else rng.permutation(y[train])
-        if np.unique(y_train).shape[0] < 2:
-            proba[test] = float(y_train.mean())
-            continue
-        cols = informative_columns(X[train])
-        model = _model(seed).fit(X[train][:, cols], y_train)
-        proba[test] = model.predict_proba(X[test][:, cols])[:, 1]
-        if models is not None:
-            models.append((a, b, cols, model))
+        fitted = _fit(X[train], y_train, seed)
+        proba[test] = fitted.proba(X[test])
+        if models is not None and fitted.model is not None:
+            models.append((a, b, fitted.columns, fitted.model))
     return proba
+
+
+@dataclass(frozen=True)
+class FittedGate:
+    """One block's meta-labelling model: the boosting model over `columns` (a bool mask of the
+    signal features), or, where the training labels hold one class, that constant P(profit)."""
+
+    model: HistGradientBoostingClassifier | None
+    columns: np.ndarray
+    constant: float = float("nan")
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        """P(profit) for each row of signal features."""
+        if self.model is None:
+            return np.full(X.shape[0], self.constant)
+        return self.model.predict_proba(X[:, self.columns])[:, 1]
+
+
+def _fit(X: np.ndarray, y: np.ndarray, seed: int) -> FittedGate:
+    if np.unique(y).shape[0] < 2:
+        return FittedGate(None, np.ones(X.shape[1], dtype=bool), float(y.mean()))
+    cols = informative_columns(X)
+    return FittedGate(_model(seed).fit(X[:, cols], y), cols)
 
 
 @dataclass(frozen=True)
@@ -326,3 +345,59 @@ def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray
                                     np.arange(len(ts)), sides)
             masks[symbol][lo:hi] = model.predict_proba(X[lo:hi][:, cols])[:, 1] >= threshold
     return masks, edges
+
+
+@dataclass(frozen=True)
+class NextBlockGate:
+    """The ML gate walk-forward would apply in the block after the data: its model (fitted on
+    every trade whose label is known before that block's start minus the embargo), the assets
+    whose verdict (from those trades' out-of-sample predictions) says trade, and the settings
+    that turn a bar into an entry permission."""
+
+    fitted: FittedGate
+    traded: tuple[str, ...]
+    z_window: int
+    threshold: float
+    block_start: int  # ns
+    samples: int  # training trades
+
+
+def next_block_gate(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+                    params: Mapping[str, object], costs: CostModel = CostModel(),
+                    account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
+                    block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS,
+                    seed: int = 7) -> NextBlockGate | None:
+    """The deployable gate of a run (see NextBlockGate); None when the primary strategy took
+    no trade whose label is known before the next block."""
+    s = _samples(market, features, params, costs, account, block_days)
+    if s is None:
+        return None
+    embargo_ns = embargo * market.bar_ns
+    a = int(s.edges[-1])
+    train = s.end < a - embargo_ns
+    if not train.any():
+        return None
+    proba = _predict(s, embargo_ns, seed)
+    y_all = (s.trades["pnl"].to_numpy() > 0).astype(np.int64)
+    end = np.zeros(len(s.trades), dtype=np.int64)
+    end[s.order] = s.end
+    hit = (proba >= 0.5) == y_all
+    traded = []
+    for symbol in market.symbols:
+        known = (s.trades["symbol"] == symbol).to_numpy() & np.isfinite(proba) & (
+            end < a - embargo_ns)
+        if verdict(hit[known], y_all[known], min_accuracy)[0]:
+            traded.append(symbol)
+    return NextBlockGate(_fit(s.X[train], s.y[train], seed), tuple(traded),
+                         int(params["z_window"]), float(threshold), a, int(train.sum()))
+
+
+def bar_gate(gate: NextBlockGate, market: MarketData, symbol: str,
+             features: Mapping[str, np.ndarray], bars: np.ndarray) -> np.ndarray:
+    """The gate's entry permission at `bars` of `symbol` (as `gate_mask` opens a traded block:
+    P(profit) of an entry against the price z-score reaches the threshold)."""
+    if symbol not in gate.traded or gate.fitted.model is None:  # as gate_mask: no model, closed
+        return np.zeros(bars.shape[0], dtype=bool)
+    z = np.asarray(features[f"price_z_w{gate.z_window}"])[bars]
+    X = signal_features(market, symbol, features, gate.z_window, bars, np.where(z < 0, 1.0, -1.0))
+    return gate.fitted.proba(X) >= gate.threshold

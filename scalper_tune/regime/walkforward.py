@@ -77,6 +77,73 @@ def block_schedule(market: MarketData, block_days: float | None = None,
     return equal_edges(t0, stop - t0, int(n_splits or 4))
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """Every symbol's bars on one time axis (regime inputs, labels, bar times, owner symbol
+    and bar index); labels from realised behaviour reach `horizon` bars ahead."""
+
+    X: np.ndarray
+    y: np.ndarray
+    ts: np.ndarray
+    owner: np.ndarray
+    index: np.ndarray
+    supervised: bool
+    horizon: int
+    y_by_symbol: Mapping[str, np.ndarray]
+
+
+def _pooled(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+            columns: list[int] | None = None) -> _Pool:
+    symbols = market.symbols
+    X = {s: regime_matrix(market[s], features[s], market.bar_seconds) for s in symbols}
+    if columns is not None:
+        X = {s: x[:, columns] for s, x in X.items()}
+    supervised = all(market[s].regime is not None for s in symbols)
+    if supervised:
+        y = {s: market[s].regime.astype(np.int64) for s in symbols}
+    else:
+        y = {s: future_labels(market[s].close, features[s]) for s in symbols}
+    return _Pool(X=np.vstack([X[s] for s in symbols]),
+                 y=np.concatenate([y[s] for s in symbols]),
+                 ts=np.concatenate([market[s].ts for s in symbols]),
+                 owner=np.concatenate([np.full(len(market[s]), i)
+                                       for i, s in enumerate(symbols)]),
+                 index=np.concatenate([np.arange(len(market[s])) for s in symbols]),
+                 supervised=supervised, horizon=0 if supervised else FUTURE_HORIZON,
+                 y_by_symbol=y)
+
+
+def _regime_model(seed: int) -> RegimeClassifier:
+    return RegimeClassifier(max_iter=40, learning_rate=0.25, max_leaf_nodes=15, random_state=seed)
+
+
+@dataclass(frozen=True)
+class NextBlockModel:
+    """The classifier walk-forward would use for the block after the data: fitted on every
+    (subsampled) bar whose label ends before that block's start minus the embargo."""
+
+    model: RegimeClassifier
+    block_start: int  # ns: where the block after the data starts (the first edge >= its end)
+    rows: int  # training rows
+
+
+def next_block_model(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+                     block_days: float, seed: int = 0, embargo: int = 60,
+                     subsample: int = 10) -> NextBlockModel | None:
+    """The deployable regime classifier of a run (see NextBlockModel); None without a
+    labelled training bar. Same model settings, sampling and purging as
+    `walk_forward_regimes` with fixed blocks of `block_days`."""
+    pool = _pooled(market, features)
+    start = int(block_schedule(market, block_days)[-1])
+    ends = pool.ts + pool.horizon * market.bar_ns
+    train = np.flatnonzero((pool.index % subsample == 0) & (pool.y >= 0)
+                           & (ends < start - embargo * market.bar_ns))
+    if train.size == 0:
+        return None
+    return NextBlockModel(_regime_model(seed).fit(pool.X[train], pool.y[train]), start,
+                          int(train.size))
+
+
 def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
                          n_splits: int | None = 4, embargo: int = 60, subsample: int = 10,
                          seed: int = 0, columns: list[int] | None = None,
@@ -89,24 +156,11 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
     unlabelled data are reported for evaluation only, never used to predict) and each block's
     training majority class."""
     symbols = market.symbols
-    X = {s: regime_matrix(market[s], features[s], market.bar_seconds) for s in symbols}
-    if columns is not None:
-        X = {s: x[:, columns] for s, x in X.items()}
-    supervised = all(market[s].regime is not None for s in symbols)
-    if supervised:
-        y = {s: market[s].regime.astype(np.int64) for s in symbols}
-        horizon = 0
-    else:
-        y = {s: future_labels(market[s].close, features[s]) for s in symbols}
-        horizon = FUTURE_HORIZON
+    pool = _pooled(market, features, columns)
+    X_all, y_all, ts, owner, index = pool.X, pool.y, pool.ts, pool.owner, pool.index
+    supervised, horizon, y = pool.supervised, pool.horizon, pool.y_by_symbol
     bar_ns = market.bar_ns
     edges = block_schedule(market, block_days, n_splits)
-    # every symbol's bars on one time axis: sample intervals [ts, ts + horizon], in bar order
-    owner = np.concatenate([np.full(len(market[s]), i) for i, s in enumerate(symbols)])
-    index = np.concatenate([np.arange(len(market[s])) for s in symbols])
-    ts = np.concatenate([market[s].ts for s in symbols])
-    X_all = np.vstack([X[s] for s in symbols])
-    y_all = np.concatenate([y[s] for s in symbols])
     preds = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
     majority = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
     probs = {s: np.full((len(market[s]), len(REGIMES)), np.nan) for s in symbols}
@@ -117,9 +171,7 @@ def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str,
         tr = train[sampled[train] & (y_all[train] >= 0)]
         if tr.size == 0:
             continue
-        model = RegimeClassifier(max_iter=40, learning_rate=0.25, max_leaf_nodes=15,
-                                 random_state=seed).fit(
-            X_all[tr], y_all[tr])
+        model = _regime_model(seed).fit(X_all[tr], y_all[tr])
         common = int(np.bincount(y_all[tr]).argmax())
         p = model.predict_proba(X_all[test])
         guessed = model.classes_[np.argmax(p, axis=1)]

@@ -109,6 +109,10 @@ class Tracker:
         for path in paths:
             self.client.log_artifact(run_id, str(path), artifact_path=folder)
 
+    def artifact_dir(self, run_id: str, folder: Path, name: str) -> None:
+        """A whole folder (with subfolders) as the run's artifact folder `name`."""
+        self.client.log_artifacts(run_id, str(folder), artifact_path=name)
+
     def delete_leftovers(self, phase: str) -> int:
         """Delete the runs an interrupted attempt logged for `phase` under this parent (a
         resumed run logs the phase again, whole); returns how many."""

@@ -277,7 +277,7 @@ class PipelineTracker:
         self.t.artifacts(self.t.parent, [self.folder.path / "best_config.yaml"])
         bundle = self.folder.path / "strategy"
         if bundle.is_dir():  # the strategy bundle, as `backtest --strategy` reads it
-            self.t.artifacts(self.t.parent, sorted(bundle.iterdir()), folder="strategy")
+            self.t.artifact_dir(self.t.parent, bundle, "strategy")
         self._done("phase3")
 
     def close(self, timings: Mapping[str, float], summary: str = "",

@@ -32,6 +32,7 @@ from scalper_tune.tune.tuner import init_ray
 from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
 from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
 from scalper_tune.workflow.bundle import bundle_dict, write_bundle
+from scalper_tune.workflow.bundle_models import fit_models
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, figures, finalists
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
@@ -173,7 +174,8 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: fl
         tables["switching"] = switcher
     best["meta"]["switching"] = switcher_meta(switcher, recommended)
     write_bundle(folder.path, bundle_dict(best, exp, prep.spec, prep.market, prep.data_hash,
-                                          choice if recommended else None))
+                                          choice if recommended else None),
+                 fit_models(exp, prep.market, prep.features))
     best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
     tracker.phase3_and_finalists(phase2, phase3, test, prep, ctx, t, best)

@@ -39,6 +39,8 @@ from scalper_tune.engine.switching import Switching
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.robustness.segments import slice_market
 from scalper_tune.store.atomic import atomic_text
+from scalper_tune.workflow.bundle_models import (GateModels, check_models, load_models,
+                                                 save_models)
 from scalper_tune.workflow.regimes import label_and_mask, with_regimes
 from scalper_tune.workflow.switching import SwitchingChoice
 
@@ -46,7 +48,7 @@ BUNDLE_VERSION = 1
 DIR = "strategy"
 FILE = "strategy.yaml"
 KEYS = ("bundle_version", "package_version", "mode", "params", "costs", "account", "features",
-        "regime", "stress", "seed", "data", "switching", "meta")
+        "regime", "stress", "seed", "data", "switching", "models", "meta")
 MODES = ("single", "switching")
 
 
@@ -68,6 +70,17 @@ class Strategy:
     mode: str = "single"
     switching: Switching | None = None  # mode switching: the per-regime sets
     stress: StressSpec = StressSpec()  # Phase 3's scenario settings (stress --strategy)
+    models: dict = dataclasses.field(default_factory=dict)  # strategy.yaml's `models` section
+
+    @property
+    def gated(self) -> bool:
+        """Whether entries depend on regime labels or the ML gate (not only the parameters)."""
+        g = self.regime
+        return self.mode == "switching" or g.ml_gate or (g.filter and bool(g.block))
+
+    def gate_models(self) -> GateModels:
+        """The saved models of the gate (hash-checked), for bars after the run's data."""
+        return load_models(self.models, self.path, str(self.path / FILE))
 
     def experiment(self) -> Experiment:
         """The settings the gate and the features need, as an Experiment."""
@@ -105,11 +118,13 @@ def bundle_dict(best: Mapping, exp: Experiment, spec: FeatureSpec, market: Marke
     return out
 
 
-def write_bundle(run_folder: Path, content: Mapping) -> Path:
-    """Write `strategy/strategy.yaml` under the run folder (atomically); returns the folder."""
+def write_bundle(run_folder: Path, content: Mapping, models: GateModels = GateModels()) -> Path:
+    """Write the gate's model files, then `strategy/strategy.yaml` naming them with their
+    hashes, under the run folder (each file atomically); returns the folder."""
     folder = run_folder / DIR
     folder.mkdir(exist_ok=True)
-    atomic_text(yaml.safe_dump(dict(content), sort_keys=False), folder / FILE)
+    content = dict(content, models=save_models(folder, models))
+    atomic_text(yaml.safe_dump(content, sort_keys=False), folder / FILE)
     return folder
 
 
@@ -140,6 +155,10 @@ def load_strategy(path: str | Path) -> Strategy:
         if not isinstance(raw.get(key), dict):
             raise ConfigError(f"{name}: {key}: required mapping is missing.")
     switching = _switching(raw, name) if mode == "switching" else None
+    models = raw.get("models") or {}
+    if not isinstance(models, dict):
+        raise ConfigError(f"{name}: models: expected a mapping (as written by `run`).")
+    check_models(models, file.parent, name)
     data = raw["data"]
     if not isinstance(data.get("bar_seconds"), int) or not isinstance(data.get("symbols"), list):
         raise ConfigError(f"{name}: data: needs bar_seconds and symbols (as written by `run`).")
@@ -152,7 +171,7 @@ def load_strategy(path: str | Path) -> Strategy:
         seed=int(raw.get("seed", 7)), bar_seconds=int(data["bar_seconds"]),
         symbols=tuple(str(s) for s in data["symbols"]), data_hash=str(data.get("hash", "")),
         meta=dict(raw.get("meta") or {}), mode=mode, switching=switching,
-        stress=build(StressSpec, raw.get("stress"), file=name, where="stress"))
+        stress=build(StressSpec, raw.get("stress"), file=name, where="stress"), models=models)
 
 
 def _switching(raw: Mapping, name: str) -> Switching:

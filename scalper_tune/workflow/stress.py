@@ -28,6 +28,7 @@ from scalper_tune.data.crash_overlay import crash_overlay
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.inputs import ENTRY_MASK, REGIME_LABEL
+from scalper_tune.engine.switching import Switching
 from scalper_tune.features.compute import compute_market
 from scalper_tune.robustness.regimes import market_labels
 from scalper_tune.robustness.segments import slice_market, warmup_bars
@@ -119,10 +120,13 @@ def verdict(sharpe: float, dd_pct: float, spec: StressSpec) -> tuple[bool, str]:
 
 
 def run_stress(scenarios: Scenarios, params: Mapping[str, object], costs: CostModel,
-               account: float, spec: StressSpec) -> list[dict]:
-    """One row per scenario: scenario, sharpe, return, max_dd_pct, trades, passed, reason."""
+               account: float, spec: StressSpec,
+               switching: Switching | None = None) -> list[dict]:
+    """One row per scenario: scenario, sharpe, return, max_dd_pct, trades, passed, reason.
+    `switching`: a switching strategy's per-regime sets (each scenario's regime labels pick
+    the set of each bar; `params` unused)."""
     market, features = scenarios.base.sliced()
-    base = backtest(market, features, params, costs, account)
+    base = backtest(market, features, params, costs, account, switching=switching)
     runs: list[tuple[str, MarketData, Features, CostModel]] = [
         ("crash_2022", *scenarios.crash.sliced(), costs),
         (f"fees_x{spec.fee_mult:g}", market, features, dataclasses.replace(
@@ -139,7 +143,8 @@ def run_stress(scenarios: Scenarios, params: Mapping[str, object], costs: CostMo
                      {s: features[s] for s in rest}, costs))
     rows = [_row("base", base.metrics, spec)]
     for name, m, f, c in runs:
-        rows.append(_row(name, backtest(m, f, params, c, account).metrics, spec))
+        rows.append(_row(name, backtest(m, f, params, c, account, switching=switching).metrics,
+                         spec))
     return rows
 
 

@@ -9,6 +9,7 @@ import asyncio
 import gzip
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -16,6 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
@@ -222,5 +224,31 @@ def test_bad_symbols_and_a_gated_strategy_are_refused(cli, smoke_alone):
     bundle = smoke_alone / "strategy"
     result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--duration", "1")
     assert result.code == 2 and "was tuned on 60-s bars; use --bar 60s" in result.err
-    result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--bar", "60s")
-    assert result.code == 2 and "has an entry gate" in result.err and "--no-gate" in result.err
+
+def test_a_gated_strategy_runs_with_its_saved_models_and_a_bundle_without_them_is_refused(
+        cli, smoke_alone, tmp_path):
+    bundle = smoke_alone / "strategy"
+    url = "ws://127.0.0.1:9/stream"  # nothing listens there: the session retries, then ends
+    result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--bar", "60s", "--url", url,
+                 "--duration", "1", "--mlruns", tmp_path / "mlruns")
+    assert result.code == 0, result.err
+    assert "entry gate: regime classifier fitted on 7,200 bars before 2022-01-21" in result.out
+    assert "no entries in toxic" in result.out
+    # a bundle written before models were saved, and one whose model file was altered
+    old = tmp_path / "old"
+    shutil.copytree(bundle, old)
+    raw = yaml.safe_load((old / "strategy.yaml").read_text())
+    del raw["models"]
+    (old / "strategy.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    result = cli("live", "--symbols", "syn01", "--strategy", old, "--bar", "60s")
+    assert result.code == 2 and "has an entry gate but no saved model" in result.err
+    assert "--no-gate" in result.err and len(result.err.strip().splitlines()) == 1
+    damaged = tmp_path / "damaged"
+    shutil.copytree(bundle, damaged)
+    with open(damaged / "models" / "regime_classifier.skops", "ab") as f:
+        f.write(b"x")
+    for command in (("live", "--symbols", "syn01", "--bar", "60s"),
+                    ("backtest", "--data", tmp_path / "not-read")):
+        result = cli(*command, "--strategy", damaged)
+        assert result.code == 2 and "does not match its SHA-256" in result.err, command
+        assert "regime_classifier.skops" in result.err

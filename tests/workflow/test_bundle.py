@@ -5,6 +5,7 @@ validation and test figures exactly; gated paper parity; bad bundles refused in 
 from __future__ import annotations
 
 import json
+import shutil
 
 import mlflow
 import numpy as np
@@ -72,7 +73,13 @@ def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smo
     (parent,) = [r for r in client.search_runs([exp.experiment_id])
                  if "mlflow.parentRunId" not in r.data.tags]
     names = [a.path for a in client.list_artifacts(parent.info.run_id, "strategy")]
-    assert names == ["strategy/strategy.yaml"]
+    assert names == ["strategy/models", "strategy/strategy.yaml"]
+    models = [a.path for a in client.list_artifacts(parent.info.run_id, "strategy/models")]
+    assert models == ["strategy/models/regime_classifier.skops"]
+    # the model is the one walk-forward fits for the block after the data, hash recorded
+    entry = strategy["models"]["regime_classifier"]
+    assert entry["file"] == "models/regime_classifier.skops" and len(entry["sha256"]) == 64
+    assert entry["block_start"] == "2022-01-21T00:00:00Z" and entry["rows"] == 7200
 
 
 def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_alone, smoke_data,
@@ -110,7 +117,7 @@ def _bundle_copy(smoke_alone, tmp_path, **changes):
         else:
             raw[section] = value
     folder = tmp_path / "bundle"
-    folder.mkdir()
+    shutil.copytree(smoke_alone / "strategy", folder)  # with its models
     (folder / "strategy.yaml").write_text(yaml.safe_dump(raw))
     return folder
 
@@ -149,7 +156,7 @@ def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_alone, s
                         "volatile": {"source": "hand", "params": other},
                         "toxic": None, "crash": None}
     folder = tmp_path / "switching"
-    folder.mkdir()
+    shutil.copytree(smoke_alone / "strategy", folder)
     (folder / "strategy.yaml").write_text(yaml.safe_dump(raw))
     assert load_strategy(folder).switching.by_regime == (0, 1, 1, None, None)
     outs = _trades_of_both(cli, folder, smoke_data, tmp_path)

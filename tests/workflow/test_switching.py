@@ -128,3 +128,19 @@ def test_a_recommended_switcher_goes_into_the_bundle_and_back(hand, tmp_path):
     loaded = load_strategy(folder)
     assert loaded.mode == "switching" and loaded.switching == sw
     assert loaded.features == SPEC and loaded.symbols == ("HAND",)
+
+
+def test_stress_runs_a_switching_strategy_with_each_scenarios_labels(hand):
+    from scalper_tune.config.pipeline_spec import StressSpec
+    from scalper_tune.workflow.stress import build_scenarios, run_stress
+
+    market, features = hand
+    sw = Switching(sets=(_cell("long"), _cell("short")), by_regime=(0, None, 1, None, None))
+    ts = market["HAND"].ts
+    scenarios = build_scenarios(market, features, int(ts[0]), int(ts[-1]) + 1, SPEC, ())
+    rows = run_stress(scenarios, sw.sets[0], CostModel(), 1000.0, StressSpec(), sw)
+    base = backtest(market, features, sw.sets[0], CostModel(), 1000.0, switching=sw).metrics
+    assert rows[0]["scenario"] == "base" and rows[0]["trades"] == base.total_trades > 0
+    assert rows[0]["sharpe"] == base.sharpe
+    single = run_stress(scenarios, sw.sets[0], CostModel(), 1000.0, StressSpec())
+    assert single[0]["trades"] != rows[0]["trades"]

@@ -1,0 +1,146 @@
+"""The fitted models of a strategy bundle: what its entry gate applies to bars after the run's
+data (live trading), saved with skops (no pickle) and checked by content hash on load.
+
+    strategy/models/regime_classifier.skops   the regime classifier
+    strategy/models/ml_gate.skops             the ML gate's meta-labelling model
+
+Each is the model walk-forward would fit for the block after the run's data (fixed blocks from
+the data's first bar): trained on every labelled bar (every trade) that ends before that block's
+start minus the embargo. `strategy.yaml` records per model its file, SHA-256, the block start and
+the training size; the ML gate also the assets its verdict trades, the signal's z-window, the
+threshold and the input columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import skops.io as sio
+
+from scalper_tune.config.experiment import Experiment
+from scalper_tune.data.market import MarketData
+from scalper_tune.errors import ConfigError
+from scalper_tune.regime.ml_edge import SIGNAL_RICH, FittedGate, NextBlockGate, next_block_gate
+from scalper_tune.regime.walkforward import NextBlockModel, next_block_model
+from scalper_tune.robustness.segments import iso_utc
+
+FOLDER = "models"
+REGIME = "regime_classifier"
+GATE = "ml_gate"
+# the only types a bundle's model file may hold beyond skops' defaults
+TRUSTED = ("scalper_tune.regime.classifier.RegimeClassifier",
+           "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor")
+
+
+@dataclass(frozen=True)
+class GateModels:
+    """The fitted models a gated strategy applies after its data (None: not used / none)."""
+
+    regime: NextBlockModel | None = None
+    gate: NextBlockGate | None = None
+
+
+def fit_models(exp: Experiment, market: MarketData,
+               features: Mapping[str, Mapping[str, np.ndarray]]) -> GateModels:
+    """The models of `exp`'s gate, fitted on all of `market` as walk-forward would for the
+    block after it (the same settings and seeds as the run's walk-forward fits)."""
+    regime = gate = None
+    if exp.regime.classifier:
+        regime = next_block_model(market, features, exp.regime.block_days, seed=exp.seed)
+    if exp.regime.ml_gate:
+        gate = next_block_gate(market, features, SIGNAL_RICH, exp.costs, exp.account,
+                               exp.regime.gate_min_accuracy, exp.regime.gate_threshold,
+                               block_days=exp.regime.gate_block_days, seed=exp.seed)
+    return GateModels(regime, gate)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_models(folder: Path, models: GateModels) -> dict:
+    """Write the model files under `folder`/models (each atomically); returns strategy.yaml's
+    `models` section."""
+    out: dict = {}
+    target = folder / FOLDER
+    if models.regime is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        m = models.regime
+        out[REGIME] = dict(_dump(m.model, target / f"{REGIME}.skops", folder),
+                           block_start=iso_utc(m.block_start), rows=m.rows)
+    if models.gate is not None:
+        g = models.gate
+        entry = {"file": None, "sha256": None}
+        if g.fitted.model is not None:
+            target.mkdir(parents=True, exist_ok=True)
+            entry = _dump(g.fitted.model, target / f"{GATE}.skops", folder)
+        out[GATE] = dict(entry, columns=[bool(c) for c in g.fitted.columns],
+                         constant=_finite_or_none(g.fitted.constant), traded=list(g.traded),
+                         z_window=g.z_window, threshold=g.threshold,
+                         block_start=iso_utc(g.block_start), samples=g.samples)
+    return out
+
+
+def _dump(model, path: Path, folder: Path) -> dict:
+    tmp = path.with_name(f".{path.name}.tmp")
+    sio.dump(model, tmp)
+    tmp.replace(path)
+    return {"file": path.relative_to(folder).as_posix(), "sha256": sha256(path)}
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def check_models(section: Mapping, folder: Path, name: str) -> None:
+    """Every model file named in `section` exists and has its recorded SHA-256 (a ConfigError
+    naming the file and the fix otherwise)."""
+    for key, entry in section.items():
+        if key not in (REGIME, GATE) or not isinstance(entry, dict):
+            raise ConfigError(f"{name}: models.{key}: unknown model entry (expected "
+                              f"{REGIME} or {GATE} as written by `run`).")
+        if entry.get("file") is None:
+            continue
+        path = folder / str(entry["file"])
+        if not path.is_file():
+            raise ConfigError(f"{path}: model file of models.{key} is missing; copy the whole "
+                              "strategy folder, or re-run the experiment to rewrite it.")
+        if sha256(path) != entry.get("sha256"):
+            raise ConfigError(f"{path}: content does not match its SHA-256 in {name} (the file "
+                              "was changed or damaged); restore the bundle's original file or "
+                              "re-run the experiment.")
+
+
+def load_models(section: Mapping, folder: Path, name: str) -> GateModels:
+    """The bundle's models (hashes checked first; only TRUSTED types are loaded)."""
+    check_models(section, folder, name)
+    regime = gate = None
+    if REGIME in section:
+        e = section[REGIME]
+        regime = NextBlockModel(_load(folder / e["file"], name), _ns(e["block_start"]),
+                                int(e.get("rows", 0)))
+    if GATE in section:
+        e = section[GATE]
+        model = None if e.get("file") is None else _load(folder / e["file"], name)
+        constant = e.get("constant")
+        fitted = FittedGate(model, np.asarray(e["columns"], dtype=bool),
+                            float("nan") if constant is None else float(constant))
+        gate = NextBlockGate(fitted, tuple(e.get("traded") or ()), int(e["z_window"]),
+                             float(e["threshold"]), _ns(e["block_start"]), int(e.get("samples", 0)))
+    return GateModels(regime, gate)
+
+
+def _load(path: Path, name: str):
+    untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED]
+    if untrusted:
+        raise ConfigError(f"{path}: holds types a bundle never contains ({', '.join(untrusted)});"
+                          f" not loaded. Use the model files `run` wrote ({name}).")
+    return sio.load(path, trusted=list(TRUSTED))
+
+
+def _ns(iso: str) -> int:
+    return int(np.datetime64(str(iso).rstrip("Z"), "ns").astype(np.int64))
