@@ -41,7 +41,8 @@ from scalper_tune.workflow.report import render_stress
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     spec = SyntheticSpec(assets=args.assets, bars=args.bars, bar_seconds=args.bar_seconds,
-                         seed=args.seed, crash=args.crash, start=args.start, venues=args.venues)
+                         seed=args.seed, crash=args.crash, start=args.start, venues=args.venues,
+                         calendar=args.calendar)
     for key, message in spec.problems():
         raise UsageError(f"--{key.replace('_', '-')}: {message}.")
     check_out_dir(args.out, force=args.force)
@@ -51,14 +52,16 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     print(f"wrote {out}: {len(market.symbols)} symbols ({spec.assets} assets on {spec.venues} "
           f"venue{'s' if spec.venues > 1 else ''}) x {spec.bars:,} bars of {spec.bar_seconds} s "
-          f"(seed {spec.seed}, crash {spec.crash}) in {elapsed:.1f} s")
+          f"(seed {spec.seed}, crash {spec.crash}, calendar {spec.calendar}) in {elapsed:.1f} s")
     return 0
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     check_out_dir(args.out, force=args.force)
     result = import_files(args.paths, fmt=args.format, bar=args.bar, symbol=args.symbol,
-                          sort=args.sort, drop_duplicates=args.drop_duplicates)
+                          sort=args.sort, drop_duplicates=args.drop_duplicates,
+                          calendar=args.calendar, timezone=args.timezone,
+                          extended_hours=args.extended_hours)
     for note in result.notes:
         print(note)
     out = write_dataset(result.market, args.out, force=args.force)
@@ -747,6 +750,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--venues", type=int, default=1, choices=(1, 2),
                        help="2: every asset also on a perpetual venue (SYN01-PERP), with a basis, "
                             "lead-lag and staggered liquidity gaps (default 1)")
+    synth.add_argument("--calendar", default="24/7", choices=("24/7", "XNYS"),
+                       help="24/7 (crypto, default) or XNYS: US stock sessions with overnight "
+                            "gaps, opening and closing bursts and a U-shaped volume profile")
     synth.add_argument("--force", action="store_true", help="replace an existing --out folder")
     synth.set_defaults(func=_cmd_synth)
 
@@ -763,6 +769,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--drop-duplicates", action="store_true",
                      help="keep the first row of each duplicate timestamp (prints the count)")
     imp.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    imp.add_argument("--calendar", default="auto", metavar="24/7|XNYS|auto",
+                     help="the symbols' trading calendar (default auto: 24/7 for crypto streams, "
+                          "XNYS when every bar lies in its regular hours, else 24/7)")
+    imp.add_argument("--timezone", metavar="TZ",
+                     help="the files' times are wall-clock times of this zone (e.g. "
+                          "America/New_York; default: UTC or their own offsets)")
+    imp.add_argument("--extended-hours", action="store_true",
+                     help="under a session calendar, keep bars outside its regular hours")
     imp.set_defaults(func=_cmd_import)
 
     inspect = data_commands.add_parser("inspect", help="summarize a dataset per symbol",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """kind: "int", "float" or "choice"; low/high inclusive bounds for numbers; required: a
+    """kind: "int", "float", "bool" or "choice"; low/high inclusive bounds for numbers; required: a
     parameter file must give it (parameters added later with a neutral default are optional, so
     older files keep loading)."""
 
@@ -24,6 +24,8 @@ class ParamSpec:
 
     def problem(self, value: object) -> str | None:
         """Why `value` is not valid for this parameter, or None."""
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
         if self.kind == "choice":
             if value not in self.choices:
                 return f"must be one of {', '.join(self.choices)}, got {value!r}"
@@ -60,6 +62,12 @@ PARAMS: dict[str, ParamSpec] = {p.name: p for p in (
               "where the asset trades on a second venue: no entry while that venue shows a "
               "liquidity gap or the basis z-score against it reaches this (0: off)", 0.0, 20.0,
               required=False),
+    ParamSpec("flat_at_close", "bool", True, "-",
+              "session symbols (stocks): close every position at the last bar of the session, at "
+              "its close (exit reason session_close); no effect on 24/7 symbols", required=False),
+    ParamSpec("no_entry_last_bars", "int", 5, "bars",
+              "session symbols: no new entry in the session's last N bars (0: off); no effect "
+              "on 24/7 symbols", 0, 10_000, required=False),
 )}
 
 

@@ -16,7 +16,12 @@ class SyntheticSpec:
     over months with volatility x4, spreads x10, depth x0.1, and one asset collapsing ~99 % within
     days, as LUNA did in May 2022); crash_at: where the crash episode starts, as a fraction of
     the bars; start: ISO 8601 UTC time of the first bar; venues: 1, or 2 for each asset on a
-    spot and a perpetual venue (`SYN01` and `SYN01-PERP`).
+    spot and a perpetual venue (`SYN01` and `SYN01-PERP`); calendar: "24/7" (every bar of every
+    day), or "XNYS" (US stock sessions: bars only inside regular hours from the first session at
+    or after `start`, an overnight gap at each open, opening and closing volatility bursts and a
+    U-shaped intraday volume profile; its symbols are STK01, STK02, ...); stocks: with calendar
+    24/7, also this many XNYS stock assets over the same time span (STK01, ...: a mixed
+    crypto and stock market, as the seed's report trades).
     """
 
     assets: int = 11
@@ -27,6 +32,8 @@ class SyntheticSpec:
     crash_at: float = 0.35
     start: str = "2022-01-01T00:00:00Z"
     venues: int = 1
+    calendar: str = "24/7"
+    stocks: int = 0
 
     def problems(self) -> list[tuple[str, str]]:
         """(key, message) for every invalid field; empty when valid."""
@@ -43,6 +50,14 @@ class SyntheticSpec:
             out.append(("crash_at", f"must be between 0 and 0.9, got {self.crash_at}"))
         if self.venues not in (1, 2):
             out.append(("venues", f"must be 1 or 2, got {self.venues}"))
+        if self.calendar not in ("24/7", "XNYS"):
+            out.append(("calendar", f"must be 24/7 or XNYS, got {self.calendar!r}"))
+        if self.calendar != "24/7" and self.bar_seconds > 1800:
+            out.append(("bar_seconds", "must be at most 1800 with a session calendar"))
+        if self.calendar != "24/7" and self.venues != 1:
+            out.append(("venues", "must be 1 with a session calendar"))
+        if not 0 <= self.stocks <= 64 or (self.stocks and self.calendar != "24/7"):
+            out.append(("stocks", "must be between 0 and 64, and only with calendar 24/7"))
         if self.crash not in CRASH_SCENARIOS:
             out.append(("crash", f"must be one of {', '.join(CRASH_SCENARIOS)}, got {self.crash!r}"))
         return out

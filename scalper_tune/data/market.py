@@ -95,6 +95,25 @@ class MarketData:
     def __getitem__(self, symbol: str) -> SymbolData:
         return self.series[symbol]
 
+    def calendar(self, symbol: str) -> str:
+        """The symbol's trading calendar (`symbol_meta.<symbol>.calendar`; default 24/7)."""
+        return str(self.symbol_meta.get(symbol, {}).get("calendar", "24/7"))
+
+    def calendars(self) -> tuple[str, ...]:
+        """The distinct calendars of the symbols, in symbol order."""
+        return tuple(dict.fromkeys(self.calendar(s) for s in self.symbols))
+
+    def bars_per_year(self, symbol: str | None = None) -> float:
+        """Bars a year of `symbol`'s calendar; without one, of the union time axis of all
+        symbols (24/7 when any symbol trades 24/7, else their session calendar's)."""
+        from scalper_tune.data.calendars import bars_per_year
+
+        if symbol is not None:
+            return bars_per_year(self.calendar(symbol), self.bar_seconds)
+        cals = self.calendars()
+        cal = "24/7" if "24/7" in cals or not cals else cals[0]
+        return bars_per_year(cal, self.bar_seconds)
+
     def content_hash(self) -> str:
         """SHA-256 over symbols, column names and column bytes: identical data, identical hash.
         A dataset read from disk reports the hash in its dataset.json (`load_dataset(verify=True)`

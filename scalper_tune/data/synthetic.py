@@ -25,14 +25,24 @@ Model (per bar t, asset i; all randomness from `numpy.random.SeedSequence(seed)`
   venue a few bars before the other;
 - `crash="2022"`: a market-wide decline pinned to -65 % over min(90 days, 40 % of the data),
   regime 4 (crash) with volatility x4, spreads x10 and depth x0.1; inside it the last asset
-  collapses -99 % within min(3 days, a quarter of the episode), as LUNA did in May 2022.
+  collapses -99 % within min(3 days, a quarter of the episode), as LUNA did in May 2022;
+- `calendar="XNYS"` (stocks): bars only inside the exchange's regular sessions (holidays and
+  early closes from `exchange_calendars`); the per-bar returns are scaled by an intraday profile
+  (a volatility burst at the open, a smaller one at the close, mean square 1) and each session's
+  first bar adds the overnight gap (Student-t, OVERNIGHT_SHARE of the close-to-close variance);
+  volume follows the profile squared (the U-shaped intraday volume). The regime chain runs on
+  the session bars (its durations count trading time).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 
 from scalper_tune.config.synthetic_spec import SyntheticSpec
+from scalper_tune.data.calendars import REGULAR_SESSION_SECONDS, bars_per_year, session_bar_times
 from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
 from scalper_tune.kernels.synth_nb import ar1_nb, garch_var_nb
 
@@ -56,6 +66,13 @@ TRANSITIONS = np.array([
 TREND_DRIFT = 0.03  # |drift| per bar in trending regimes, in units of sigma_i
 GARCH_ALPHA, GARCH_BETA = 0.07, 0.925
 T_DOF = 4.0
+# session calendars (stocks): the overnight gap carries this share of the close-to-close
+# variance (US large caps: roughly a fifth to a third); the open's volatility burst is
+# OPEN_BURST x the midday level on top of it, the close's CLOSE_BURST x, decaying over
+# BURST_WIDTH of the session (about 25 minutes of 390)
+OVERNIGHT_SHARE = 0.25
+STOCK_SEED = 500_009  # the stock half of a mixed market: seed + this
+OPEN_BURST, CLOSE_BURST, BURST_WIDTH = 1.5, 0.8, 0.06
 BASE_SIGMA_1MIN = 0.00045  # calm-regime 1-minute log-return volatility of the least volatile
 OPEN_SHARE, OPEN_NOISE = 0.1, 0.05  # the open's jump: this share of the bar's move + noise x s_t
 SPREAD_VOL_POWER, DEPTH_VOL_POWER = 0.7, 0.5
@@ -175,8 +192,42 @@ def _ohlc(log_close: np.ndarray, r: np.ndarray, s: np.ndarray, price0: float,
     return open_, high, low, close
 
 
+def intraday_profile(position: np.ndarray) -> np.ndarray:
+    """Volatility multiplier by position in the session (0 at the open, 1 at the close): bursts
+    at the open and (smaller) at the close over a flat midday, scaled to a mean square of 1 so
+    a session's variance is unchanged."""
+    shape = (1.0 + OPEN_BURST * np.exp(-position / BURST_WIDTH)
+             + CLOSE_BURST * np.exp(-(1.0 - position) / BURST_WIDTH))
+    grid = np.linspace(0.0, 1.0, 391)[:-1]
+    norm = np.sqrt(np.mean((1.0 + OPEN_BURST * np.exp(-grid / BURST_WIDTH)
+                            + CLOSE_BURST * np.exp(-(1.0 - grid) / BURST_WIDTH)) ** 2))
+    return shape / norm
+
+
+@dataclass(frozen=True)
+class _Sessions:
+    """The session layout of a session-calendar market: bar times, the volatility profile and
+    the first bar of every session (where the overnight gap lands)."""
+
+    ts: np.ndarray
+    profile: np.ndarray
+    first: np.ndarray
+    bars_per_session: float
+
+
+def _session_layout(spec: SyntheticSpec) -> _Sessions:
+    bar_ns = spec.bar_seconds * NS_PER_SECOND
+    ts, session, position = session_bar_times(spec.calendar, _start_ns(spec.start), spec.bars,
+                                               bar_ns)
+    first = np.zeros(ts.shape[0], dtype=bool)
+    first[1:] = session[1:] != session[:-1]
+    return _Sessions(ts, intraday_profile(position), first,
+                     REGULAR_SESSION_SECONDS[spec.calendar] / spec.bar_seconds)
+
+
 def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend: np.ndarray,
-           windows: dict, episodes: list, rng: np.random.Generator) -> list[SymbolData]:
+           windows: dict, episodes: list, rng: np.random.Generator,
+           sessions: _Sessions | None = None) -> list[SymbolData]:
     n = spec.bars
     minutes = spec.bar_seconds / 60.0
     sigma = BASE_SIGMA_1MIN * rng.uniform(1.0, 2.2) * np.sqrt(minutes)
@@ -202,6 +253,16 @@ def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend
     r = s * (beta * f_shock + np.sqrt(1 - beta ** 2) * idio) + jumps
     r[1:] += FLOW_KAPPA[regime[1:]] * s[1:] * flow[:-1]
     r += trend * TREND_DRIFT * trend_strength * sigma
+    if sessions is not None:  # intraday bursts, then the overnight gap at each open
+        r *= sessions.profile
+        k = int(sessions.first.sum())
+        # the gap's scale: the share of a session's variance, as this asset's bars realise it
+        night = np.sqrt(OVERNIGHT_SHARE / (1 - OVERNIGHT_SHARE) * sessions.bars_per_session
+                        * np.mean(r * r))
+        overnight = np.zeros(n)
+        overnight[sessions.first] = (night * rng.standard_t(T_DOF, k)
+                                     / np.sqrt(T_DOF / (T_DOF - 2)))
+        r += overnight
     if "crash" in windows:
         start, stop = windows["crash"]
         _bridge(r, start, stop, CRASH_LOG_RETURN, max(1, (stop - start) // BRIDGE_BARS))
@@ -214,6 +275,10 @@ def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend
     ts = (_start_ns(spec.start) + np.arange(n, dtype=np.int64) * spec.bar_seconds * NS_PER_SECOND)
     volume_base = (volume_notional * np.sqrt(vol_mult) * (0.6 + 0.4 * np.abs(r) / s)
                    * (1.0 + 2.0 * np.abs(np.tanh(0.7 * flow))))  # strong flow trades more
+    if sessions is not None:
+        ts = sessions.ts
+        shape = sessions.profile[~sessions.first]  # the U-shaped volume (busy open and close)
+        volume_base *= sessions.profile ** 2 / np.mean(shape ** 2)
     venues = [("", efficient + deviation, 0)]
     if spec.venues == 2:
         basis_shock = BASIS_BPS * 1e-4 * np.sqrt(minutes) * vol_mult * rng.standard_normal(n)
@@ -224,11 +289,16 @@ def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend
     for suffix, log_close, venue in venues:
         moves = np.diff(log_close, prepend=np.log(price0))
         open_, high, low, close = _ohlc(log_close, moves, s, price0, rng)
+        if sessions is not None:  # the session opens at the gap: previous close x exp(gap)
+            f = np.flatnonzero(sessions.first)
+            open_[f] = close[f - 1] * np.exp(overnight[f])
+            high[f], low[f] = np.maximum(high[f], open_[f]), np.minimum(low[f], open_[f])
         gap = _gap_mask(n, episodes, venue) if spec.venues == 2 else _gap_mask(n, episodes, 0)
         book = _book(close, local_vol, sigma, flow, gap, crash, base_spread_bps, depth_notional,
                      rng)
         volume = volume_base * np.exp(0.3 * rng.standard_normal(n)) / close
-        out.append(SymbolData(symbol=f"SYN{i + 1:02d}{suffix}", ts=ts, open=open_, high=high,
+        prefix = "SYN" if sessions is None else "STK"
+        out.append(SymbolData(symbol=f"{prefix}{i + 1:02d}{suffix}", ts=ts, open=open_, high=high,
                               low=low, close=close, volume=volume, regime=regime.copy(), **book))
     return out
 
@@ -251,20 +321,29 @@ def generate(spec: SyntheticSpec) -> MarketData:
     factor = garch_var_nb(_student(np.random.default_rng(factor_ss), spec.bars),
                           GARCH_ALPHA, GARCH_BETA)
     series, meta = {}, {}
+    sessions = None if spec.calendar == "24/7" else _session_layout(spec)
     for i, ss in enumerate(asset_ss.spawn(spec.assets)):
         rng = np.random.default_rng(ss)
         episodes = _gap_episodes(regime, spec.bar_seconds, rng)
-        for data in _asset(i, spec, regime, factor, trend, windows, episodes, rng):
+        for data in _asset(i, spec, regime, factor, trend, windows, episodes, rng, sessions):
             series[data.symbol] = data
             asset = data.symbol.removesuffix("-PERP")
             venue = ("synthetic" if spec.venues == 1 else
                      "synthetic-perp" if data.symbol.endswith("-PERP") else "synthetic-spot")
-            meta[data.symbol] = {"asset": asset, "venue": venue}
+            meta[data.symbol] = {"asset": asset, "venue": venue, "calendar": spec.calendar}
     info = {"generator": "scalper_tune.synthetic", "spec": {
         "assets": spec.assets, "bars": spec.bars, "bar_seconds": spec.bar_seconds,
         "seed": spec.seed, "crash": spec.crash, "crash_at": spec.crash_at, "start": spec.start,
-        "venues": spec.venues},
+        "venues": spec.venues, "calendar": spec.calendar},
         "crash_windows": windows,
         "collapse_symbol": f"SYN{spec.assets:02d}" if windows else None}
+    info["spec"]["stocks"] = spec.stocks
+    if spec.stocks:  # the stock half: the same span in session bars, its own seed
+        stocks = generate(dataclasses.replace(
+            spec, calendar="XNYS", assets=spec.stocks, stocks=0, seed=spec.seed + STOCK_SEED,
+            bars=max(1_000, int(spec.bars * bars_per_year("XNYS", spec.bar_seconds)
+                                / bars_per_year("24/7", spec.bar_seconds)))))
+        series.update(stocks.series)
+        meta.update(stocks.symbol_meta)
     return MarketData(bar_seconds=spec.bar_seconds, series=series, source="synthetic",
                       symbol_meta=meta, info=info)

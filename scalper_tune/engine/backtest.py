@@ -17,10 +17,12 @@ from scalper_tune.engine.switching import Switching, switching_inputs
 from scalper_tune.kernels.engine_nb import (T_DIR, T_ENTRY_BAR, T_ENTRY_PX, T_EXIT_BAR, T_EXIT_PX,
                                             T_FEES, T_INTRABAR, T_PNL, T_QTY, T_REASON, T_RET,
                                             run_engine_nb)
-from scalper_tune.kernels.strategy_nb import EXIT_STOP, EXIT_STOP_GAP, EXIT_TAKE_PROFIT, EXIT_TIME
+from scalper_tune.kernels.strategy_nb import (EXIT_SESSION_CLOSE, EXIT_STOP, EXIT_STOP_GAP,
+                                              EXIT_TAKE_PROFIT, EXIT_TIME)
 
 EXIT_REASONS = {EXIT_TAKE_PROFIT: "take_profit", EXIT_STOP: "stop_loss",
-                EXIT_STOP_GAP: "stop_loss_gap", EXIT_TIME: "time_stop"}
+                EXIT_STOP_GAP: "stop_loss_gap", EXIT_TIME: "time_stop",
+                EXIT_SESSION_CLOSE: "session_close"}
 TRADE_COLUMNS = ("symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "qty",
                  "pnl", "return", "fees", "exit_reason")
 DEFAULT_ACCOUNT = 1000.0
@@ -59,7 +61,7 @@ def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarra
         P = switching.matrix()
     trades, equity, in_pos, state = run_engine_nb(
         x.open, x.high, x.low, x.close, x.hs, x.bid_size, x.ask_size, x.z, x.volz, x.imb, x.allow,
-        x.mu, x.half_life, x.cross, x.regime, pset, P, cost_vector(costs), capital)
+        x.mu, x.half_life, x.cross, x.regime, x.left, pset, P, cost_vector(costs), capital)
     open_position = None
     if state[1] != 0.0:  # S_DIR
         open_position = {"side": "long" if state[1] > 0 else "short", "qty": float(state[2]),

@@ -11,10 +11,12 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.data.market import SymbolData
 from scalper_tune.errors import ConfigError
+from scalper_tune.features.compute import SESSION_LEFT
 from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SLIP, C_TAKER, N_COSTS,
                                               N_PARAMS, P_BASE, P_CROSS, P_ENTRY_Z, P_HOLD_HL,
-                                              P_IMB, P_MAX_HOLD, P_MAX_POS, P_OU_FRAC, P_SIDE,
-                                              P_STOP, P_VOL_Z, SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
+                                              P_FLAT_CLOSE, P_IMB, P_MAX_HOLD, P_MAX_POS,
+                                              P_NO_ENTRY_LAST, P_OU_FRAC, P_SIDE, P_STOP, P_VOL_Z,
+                                              SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
 
 SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
 ENTRY_MASK = "allow_entry"  # optional pseudo-feature: 1 where entries are allowed (regime filter)
@@ -22,7 +24,8 @@ REGIME_LABEL = "regime_label"  # optional pseudo-feature: each bar's causal regi
 _SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
           "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
           "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS,
-          "cross_venue_z": P_CROSS}
+          "cross_venue_z": P_CROSS, "flat_at_close": P_FLAT_CLOSE,
+          "no_entry_last_bars": P_NO_ENTRY_LAST}
 
 
 def param_vector(params: Mapping[str, object]) -> np.ndarray:
@@ -76,6 +79,7 @@ class SymbolInputs:
     half_life: np.ndarray
     cross: np.ndarray
     regime: np.ndarray
+    left: np.ndarray  # bars left in the session (engine_nb; 0: 24/7)
 
 
 def cross_signal(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -86,6 +90,13 @@ def cross_signal(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     z = np.abs(np.asarray(features["basis_z"], dtype=float))
     gap = np.asarray(features.get("other_gap", np.zeros(n)), dtype=float)
     return np.ascontiguousarray(np.where(gap > 0.5, np.inf, z))
+
+
+def session_left(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Bars left in each bar's session (float64; 0 for a 24/7 symbol, -1 outside sessions)."""
+    if SESSION_LEFT not in features:
+        return np.zeros(n)
+    return np.ascontiguousarray(np.asarray(features[SESSION_LEFT], dtype=np.float64))
 
 
 def regime_labels(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -115,4 +126,5 @@ def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window
         volz=np.asarray(features["vol_z_min"]), imb=np.asarray(features["imbalance"]),
         allow=mask, mu=np.asarray(features[f"ou_mu_w{z_window}"]),
         half_life=np.asarray(features[f"ou_half_life_w{z_window}"]),
-        cross=cross_signal(features, n), regime=regime_labels(features, n))
+        cross=cross_signal(features, n), regime=regime_labels(features, n),
+        left=session_left(features, n))

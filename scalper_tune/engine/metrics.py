@@ -2,7 +2,11 @@
 
 Returns are fractions (0.05 = 5 %), money in account currency ($), times in bars and seconds.
 Sharpe and Sortino use per-bar returns of the total equity curve, annualised with
-sqrt(bars per year) where a year is 365.25 days of bars (crypto trades around the clock).
+sqrt(bars per year) of the symbols' trading calendar (data/calendars.py: 365.25 days of bars for
+24/7 crypto, 252 regular sessions for XNYS stocks). A portfolio mixing calendars has no one bar
+clock: its Sharpe and Sortino use daily equity returns (UTC days), annualised with sqrt(days the
+portfolio trades a year: 365.25 when a 24/7 symbol is in it). Per-asset Sharpe ratios use each
+sleeve's per-bar returns on the asset's own calendar.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from scalper_tune.data.calendars import days_per_year
 from scalper_tune.data.market import MarketData
 
-SECONDS_PER_YEAR = 365.25 * 86400
+SECONDS_PER_YEAR = 365.25 * 86400  # 24/7 bars (data/calendars.py has every calendar's)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class AssetMetrics:
     avg_return: float
     worst_trade: float
     exposure: float
+    sharpe: float = float("nan")  # per-bar sleeve returns, annualised on the asset's calendar
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Metrics:
     total_fees: float
     bars: int
     per_asset: tuple[AssetMetrics, ...]
+    bars_per_year: float = SECONDS_PER_YEAR / 60  # of the union bar axis (its calendars)
+    sharpe_basis: str = "bars"  # "bars" (per-bar returns) or "daily" (mixed calendars)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -102,9 +110,17 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, runs: Mapping, mark
     pnl = trades["pnl"].to_numpy(dtype=float)
     rets = trades["return"].to_numpy(dtype=float)
     eq = equity.to_numpy()
-    bars_per_year = SECONDS_PER_YEAR / market.bar_seconds
+    bars_per_year = market.bars_per_year()
     per_bar = eq[1:] / eq[:-1] - 1.0 if eq.shape[0] > 1 else np.zeros(0)
-    sharpe, sortino = sharpe_sortino(per_bar, bars_per_year)
+    basis = "daily" if len(market.calendars()) > 1 else "bars"
+    if basis == "daily":
+        daily = equity.resample("1D").last().dropna().to_numpy()
+        cals = market.calendars()
+        days = days_per_year("24/7" if "24/7" in cals else cals[0])
+        sharpe, sortino = sharpe_sortino(daily[1:] / daily[:-1] - 1.0 if daily.shape[0] > 1
+                                         else np.zeros(0), days)
+    else:
+        sharpe, sortino = sharpe_sortino(per_bar, bars_per_year)
     dd, dd_pct = drawdown(eq)
     final = float(eq[-1]) if eq.shape[0] else account
     years = eq.shape[0] / bars_per_year
@@ -117,12 +133,16 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, runs: Mapping, mark
     for symbol, run in runs.items():
         sel = (trades["symbol"] == symbol).to_numpy()
         p, r = pnl[sel], rets[sel]
+        e = np.asarray(run.equity, dtype=float)
+        own, _ = sharpe_sortino(e[1:] / e[:-1] - 1.0 if e.shape[0] > 1 else np.zeros(0),
+                                market.bars_per_year(symbol))
         per_asset.append(AssetMetrics(
             symbol=symbol, trades=int(sel.sum()),
             win_rate=float((p > 0).mean()) if sel.any() else float("nan"),
             pnl=float(p.sum()), avg_return=float(r.mean()) if sel.any() else float("nan"),
             worst_trade=float(r.min()) if sel.any() else float("nan"),
-            exposure=float(run.in_position.mean()) if run.in_position.shape[0] else 0.0))
+            exposure=float(run.in_position.mean()) if run.in_position.shape[0] else 0.0,
+            sharpe=own))
     total_pnl = float(pnl.sum())
     return Metrics(
         account_value=float(account), final_equity=final,
@@ -137,4 +157,5 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, runs: Mapping, mark
         exposure=float(np.mean([a.exposure for a in per_asset])) if per_asset else 0.0,
         avg_holding_bars=float(held.mean()) if len(held) else float("nan"),
         avg_holding_seconds=float(held.mean() * market.bar_seconds) if len(held) else float("nan"),
-        total_fees=float(trades["fees"].sum()), bars=int(eq.shape[0]), per_asset=tuple(per_asset))
+        total_fees=float(trades["fees"].sum()), bars=int(eq.shape[0]), per_asset=tuple(per_asset),
+        bars_per_year=float(bars_per_year), sharpe_basis=basis)

@@ -7,7 +7,6 @@ a constant half-spread per asset (the median of its book) and no size impact.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -17,8 +16,7 @@ import pandas as pd
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, cross_signal, half_spread,
-                                        param_vector, regime_labels)
-from scalper_tune.engine.metrics import SECONDS_PER_YEAR
+                                        param_vector, regime_labels, session_left)
 from scalper_tune.errors import ConfigError
 from scalper_tune.kernels.engine_nb import (N_REGIMES, S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS,
                                             S_GROSS_WIN, S_HOLD_BARS, S_MAX_DD, S_MAX_DD_PCT,
@@ -45,16 +43,22 @@ class SharedArrays:
     allow: np.ndarray
     cross: np.ndarray  # the other venue's state for the cross-venue block (NaN: none)
     regime: np.ndarray  # each bar's regime label for the statistics (-1: none)
+    left: np.ndarray  # bars left in each bar's session (0: 24/7)
     regime_bars: np.ndarray  # n_assets x N_REGIMES: bars per label
     windows: tuple[int, ...]
     z: np.ndarray
     mu: np.ndarray
     half_life: np.ndarray
-    bar_seconds: int
+    asset_bars_per_year: np.ndarray  # per asset, of its calendar
+    pooled_bars_per_year: float  # of the union bar axis
 
     @property
     def bars(self) -> int:
         return int(self.start[-1])
+
+    def bars_per_year(self) -> float:
+        """Bars a year of the pooled (union) axis, as `MarketData.bars_per_year()`."""
+        return self.pooled_bars_per_year
 
 
 def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
@@ -89,8 +93,11 @@ def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]
         volz=cat(lambda s: np.asarray(features[s]["vol_z_min"])),
         imb=cat(lambda s: np.asarray(features[s]["imbalance"])), allow=mask,
         cross=cat(lambda s: cross_signal(features[s], len(market[s]))), regime=np.ascontiguousarray(np.concatenate(labels)), regime_bars=regime_bars,
+        left=cat(lambda s: session_left(features[s], len(market[s]))),
         windows=tuple(int(w) for w in windows), z=stack("price_z"), mu=stack("ou_mu"),
-        half_life=stack("ou_half_life"), bar_seconds=market.bar_seconds)
+        half_life=stack("ou_half_life"),
+        asset_bars_per_year=np.array([market.bars_per_year(s) for s in symbols]),
+        pooled_bars_per_year=market.bars_per_year())
 
 
 def regime_counts(labels: np.ndarray) -> np.ndarray:
@@ -141,16 +148,17 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
     set_threads(threads)
     states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
                               shared.hs, shared.volz, shared.imb, shared.allow, shared.cross,
-                              shared.regime, shared.z,
+                              shared.regime, shared.left, shared.z,
                               shared.mu, shared.half_life, ptr, idx, window_of, group_of,
                               params, cost_vector(costs), capital)
     lengths = np.diff(shared.start).astype(float)
-    return summarize(states, lengths, capital, account, shared.bar_seconds,
+    return summarize(states, lengths, capital, account, shared.asset_bars_per_year,
                      shared.regime_bars), states
 
 
 def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: float,
-              bar_seconds: int, regime_bars: np.ndarray | None = None) -> pd.DataFrame:
+              bars_per_year: float | np.ndarray, regime_bars: np.ndarray | None = None,
+              ) -> pd.DataFrame:
     """Per-combination summary from final states (also used on the event engine's states, so the
     two engines are compared on identical definitions).
 
@@ -167,8 +175,8 @@ def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: 
     mean = states[:, :, S_SUM_R] / n
     var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sharpe_assets = np.where(var > 0, mean / np.sqrt(var), 0.0) * math.sqrt(
-            SECONDS_PER_YEAR / bar_seconds)
+        sharpe_assets = np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(
+            np.asarray(bars_per_year, dtype=float))  # per asset: its own calendar
         out = pd.DataFrame({
             "trades": trades.astype(np.int64),
             "win_rate": np.where(trades > 0, wins / np.maximum(trades, 1), np.nan),

@@ -45,8 +45,10 @@ class BuildResult:
 def cache_key(market: MarketData, spec: FeatureSpec) -> str:
     """The store's key recipe over (dataset content hash, feature spec) and the feature code's
     version, 32 hex digits."""
-    return work_key({"data": market.content_hash(), "spec": spec.to_dict()}, code=FEATURE_CODE,
-                    length=32)
+    recipe = {"data": market.content_hash(), "spec": spec.to_dict()}
+    if set(market.calendars()) != {"24/7"}:  # sessions change the features (the key of 24/7 data
+        recipe["calendars"] = {s: market.calendar(s) for s in market.symbols}  # stays as it was)
+    return work_key(recipe, code=FEATURE_CODE, length=32)
 
 
 def _crc(array: np.ndarray) -> int:

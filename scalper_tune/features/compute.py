@@ -23,6 +23,14 @@ Names and meanings (units in brackets):
   rolling corr(own imbalance_{t-1}, other return_t) - corr(other imbalance_{t-1}, own return_t)
   (positive: this venue's book leads); other_gap: the other venue's liquidity_gap at its latest
   bar.
+- session_left (session symbols only; 0 on 24/7 symbols): bars left in the bar's regular session
+  including itself, -1 outside it (a calendar fact, known in advance; the engine's session rules).
+
+Sessions (stocks, data/calendars.py): the overnight return is not a one-bar return, so the
+volatility features take it as 0 (a marked gap) at every timeframe: a session's first bar (and a
+higher-timeframe bar that opens a session) adds a zero return to the volatility windows instead of
+the overnight move. The price z-score, OU and book windows span sessions by design (a reversion
+level carries over the night; the rolling windows simply continue).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Mapping
 import numpy as np
 
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.data.calendars import TWENTY_FOUR_SEVEN, session_bars
 from scalper_tune.data.market import MarketData, SymbolData
 from scalper_tune.kernels.rolling_nb import (atr_nb, log_nb, log_returns_nb, ou_fit_nb,
                                              rolling_corr_nb, rolling_mean_std_nb, zscore_nb)
@@ -40,6 +49,7 @@ from scalper_tune.kernels.timeframe_nb import asof_count_nb, broadcast_nb, htf_c
 BOOK_FEATURES = ("imbalance", "imbalance_smooth", "spread_bps", "spread_z", "depth",
                  "liquidity_gap")
 CROSS_FEATURES = ("basis_bps", "basis_z", "imbalance_lead", "other_gap")
+SESSION_LEFT = "session_left"  # session symbols only
 
 
 def feature_names(spec: FeatureSpec, cross: bool = False) -> tuple[str, ...]:
@@ -58,13 +68,22 @@ def feature_names(spec: FeatureSpec, cross: bool = False) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _volatility(data: SymbolData, spec: FeatureSpec, bar_ns: int, m: int) -> tuple:
-    """(vol, vol_z) on the base axis for the m-times-base timeframe."""
+def _volatility(data: SymbolData, spec: FeatureSpec, bar_ns: int, m: int,
+                session: np.ndarray | None = None) -> tuple:
+    """(vol, vol_z) on the base axis for the m-times-base timeframe; `session`: each bar's
+    session number (then returns across sessions count as 0, see the module docstring)."""
     if m == 1:
         closes, count = data.close, None
+        bar_session = session
     else:
-        closes, _, count = htf_close_nb(data.ts, data.close, m * bar_ns, bar_ns)
-    _, vol = rolling_mean_std_nb(log_returns_nb(closes), spec.vol_window)
+        closes, times, count = htf_close_nb(data.ts, data.close, m * bar_ns, bar_ns)
+        bar_session = None if session is None else session[
+            np.minimum(np.searchsorted(data.ts, times), len(data) - 1)]
+    returns = log_returns_nb(closes)
+    if bar_session is not None and returns.shape[0] > 1:
+        returns = returns.copy()
+        returns[1:][bar_session[1:] != bar_session[:-1]] = 0.0
+    _, vol = rolling_mean_std_nb(returns, spec.vol_window)
     base_mean, base_std = rolling_mean_std_nb(vol, spec.baseline_window)
     vol_z = zscore_nb(vol, base_mean, base_std, 1)
     if count is None:
@@ -94,13 +113,20 @@ def _book(data: SymbolData, spec: FeatureSpec) -> dict[str, np.ndarray]:
             "spread_z": spread_z, "depth": depth, "liquidity_gap": gap}
 
 
-def compute_symbol(data: SymbolData, spec: FeatureSpec, bar_seconds: int) -> dict[str, np.ndarray]:
-    """All single-symbol features (see the module docstring), each a float64 array of len(data)."""
+def compute_symbol(data: SymbolData, spec: FeatureSpec, bar_seconds: int,
+                   calendar: str = TWENTY_FOUR_SEVEN) -> dict[str, np.ndarray]:
+    """All single-symbol features (see the module docstring), each a float64 array of len(data);
+    `calendar`: the symbol's trading calendar (sessions: the overnight rule, `session_left`)."""
     bar_ns = bar_seconds * 1_000_000_000
     out: dict[str, np.ndarray] = {"log_return": log_returns_nb(data.close)}
+    session = None
+    if calendar != TWENTY_FOUR_SEVEN:
+        placed = session_bars(calendar, data.ts, bar_ns)
+        session = placed.session
+        out[SESSION_LEFT] = np.where(session >= 0, placed.bars_left, -1).astype(np.float64)
     zs = []
     for m in spec.timeframes:
-        vol, vol_z = _volatility(data, spec, bar_ns, m)
+        vol, vol_z = _volatility(data, spec, bar_ns, m, session)
         out[f"vol_tf{m}"] = vol
         zs.append(vol_z)
     for m, vol_z in zip(spec.timeframes, zs):
@@ -161,7 +187,8 @@ def venue_partners(market: MarketData) -> dict[str, str]:
 
 def compute_market(market: MarketData, spec: FeatureSpec) -> dict[str, dict[str, np.ndarray]]:
     """Features of every symbol of `market`, with cross-venue features where a partner exists."""
-    per_symbol = {s: compute_symbol(market[s], spec, market.bar_seconds) for s in market.symbols}
+    per_symbol = {s: compute_symbol(market[s], spec, market.bar_seconds, market.calendar(s))
+                  for s in market.symbols}
     for symbol, partner in venue_partners(market).items():
         per_symbol[symbol].update(compute_cross(market[symbol], market[partner],
                                                 per_symbol[symbol], per_symbol[partner], spec))

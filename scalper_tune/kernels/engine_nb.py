@@ -12,6 +12,13 @@ as a fraction of the peak, and trade counts. A bar that is skipped while flat (t
 has return 0 and adds nothing to any sum, so the sums are exact; bar counts per regime come from
 the labels outside the kernel. A closed trade is written to `trade` (indices T_*) and `step_nb`
 returns 1.
+
+Sessions (stocks): `left` is the number of bars left in the bar's trading session including
+itself (1 on the session's last bar), 0 for a 24/7 symbol, -1 for a bar outside the regular
+session (extended hours). No entry is decided where left is -1 or 1 <= left <= no_entry_last_bars;
+with flat_at_close, the session's last bar cancels a pending entry and closes an open position at
+its close (a market-on-close order: the close crossed by the bar's half-spread, taker fee; exit
+reason session_close), so no scalp is held through the overnight gap.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from scalper_tune.kernels.strategy_nb import (C_LATENCY, C_MAKER, C_TAKER, EXIT_NONE, EXIT_STOP_GAP,
-                                              EXIT_TAKE_PROFIT, EXIT_TIME, P_STOP, entry_direction_nb, hold_limit_nb,
+from scalper_tune.kernels.strategy_nb import (C_LATENCY, C_MAKER, C_TAKER, EXIT_NONE,
+                                              EXIT_SESSION_CLOSE, EXIT_STOP_GAP, EXIT_TAKE_PROFIT,
+                                              EXIT_TIME, P_FLAT_CLOSE, P_NO_ENTRY_LAST, P_STOP,
+                                              entry_direction_nb, hold_limit_nb,
                                               intrabar_exit_nb, market_fill_nb, position_qty_nb,
                                               take_profit_level_nb)
 
@@ -142,14 +151,15 @@ def broker_step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high:
 
 @njit(cache=True)
 def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float, imb: float,
-                     allow: bool, mu: float, half_life: float, cross: float, p: np.ndarray,
-                     c: np.ndarray) -> None:
+                     allow: bool, mu: float, half_life: float, cross: float, left: float,
+                     p: np.ndarray, c: np.ndarray) -> None:
     """The strategy's part of bar t, at its close: the time stop of an open position, or a new
-    entry decision (an order filled by the broker at the open of bar t + 1 + latency)."""
+    entry decision (an order filled by the broker at the open of bar t + 1 + latency); `left`:
+    bars left in the session (see the module docstring)."""
     if s[S_DIR] != 0.0:
         if s[S_PEND_EXIT_BAR] < 0.0 and t - s[S_ENTRY_BAR] + 1.0 >= s[S_HOLD]:
             s[S_PEND_EXIT_BAR] = t + 1 + c[C_LATENCY]
-    elif s[S_PEND_ENTRY_BAR] < 0.0:
+    elif s[S_PEND_ENTRY_BAR] < 0.0 and (left == 0.0 or left > p[P_NO_ENTRY_LAST]):
         log_close = np.log(close)
         direction = entry_direction_nb(z, volz, imb, allow, mu, log_close, cross, p)
         if direction != 0:
@@ -161,6 +171,24 @@ def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float,
                 s[S_PEND_TP] = take_profit_level_nb(mu, log_close, p)
                 s[S_PEND_HOLD] = hold_limit_nb(half_life, p)
                 s[S_PEND_STOP] = p[P_STOP]  # the set that decides sets the stop
+
+
+@njit(cache=True)
+def session_close_nb(s: np.ndarray, trade: np.ndarray, t: int, close: float, hs: float,
+                     bid_size: float, ask_size: float, left: float, p: np.ndarray,
+                     c: np.ndarray) -> int:
+    """flat_at_close on the session's last bar (left == 1): cancel a pending entry and close an
+    open position at the close (see the module docstring). Returns 1 if a trade closed."""
+    if left != 1.0 or p[P_FLAT_CLOSE] <= 0.0:
+        return 0
+    s[S_PEND_ENTRY_BAR] = -1.0
+    if s[S_DIR] == 0.0:
+        return 0
+    direction = int(s[S_DIR])
+    size = bid_size if direction == 1 else ask_size
+    px = market_fill_nb(close, -direction, hs, s[S_QTY], size, c)
+    _close_trade(s, trade, t, px, c[C_TAKER], EXIT_SESSION_CLOSE, True)  # stamped at the close
+    return 1
 
 
 @njit(cache=True)
@@ -194,13 +222,17 @@ def mark_nb(s: np.ndarray, close: float, regime: int) -> None:
 def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float, low: float,
             close: float, hs_prev: float, bid_size_prev: float, ask_size_prev: float, z: float,
             volz: float, imb: float, allow: bool, mu: float, half_life: float, cross: float,
-            regime: int, p: np.ndarray, c: np.ndarray) -> int:
+            regime: int, left: float, hs_now: float, bid_size_now: float, ask_size_now: float,
+            p: np.ndarray, c: np.ndarray) -> int:
     """One whole bar: the broker's fills, the strategy's decision at the close (with parameter
-    vector `p`: the set in force at this bar), the mark (`regime`: the bar's label for the
-    statistics). Returns 1 if a trade closed in this bar (then described in `trade`), else 0."""
+    vector `p`: the set in force at this bar), the session close (`left`, with the book at this
+    close: `*_now`), the mark (`regime`: the bar's label for the statistics). Returns 1 if a
+    trade closed in this bar (then described in `trade`; at most one can), else 0."""
     closed = broker_step_nb(s, trade, t, open_, high, low, hs_prev, bid_size_prev, ask_size_prev,
                             p, c)
-    strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, cross, p, c)
+    strategy_step_nb(s, t, close, z, volz, imb, allow, mu, half_life, cross, left, p, c)
+    if session_close_nb(s, trade, t, close, hs_now, bid_size_now, ask_size_now, left, p, c):
+        closed = 1
     mark_nb(s, close, regime)
     return closed
 
@@ -210,7 +242,8 @@ def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: n
                   hs: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray, z: np.ndarray,
                   volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, mu: np.ndarray,
                   half_life: np.ndarray, cross: np.ndarray, regime: np.ndarray,
-                  pset: np.ndarray, P: np.ndarray, c: np.ndarray, capital: float) -> tuple:
+                  left: np.ndarray, pset: np.ndarray, P: np.ndarray, c: np.ndarray,
+                  capital: float) -> tuple:
     """Backtest one symbol bar by bar. `P` holds parameter sets (rows); `pset[t]` is the set in
     force at bar t (chosen outside the kernel, like the entry mask: a switching strategy), and
     an open position keeps the exits its opening set gave it. `regime[t]`: the bar's label for
@@ -227,7 +260,7 @@ def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: n
         tp = t - 1 if t > 0 else 0
         if step_nb(s, trade, t, open_[t], high[t], low[t], close[t], hs[tp], bid_size[tp],
                    ask_size[tp], z[t], volz[t], imb[t], allow[t], mu[t], half_life[t],
-                   cross[t], regime[t], P[pset[t]], c):
+                   cross[t], regime[t], left[t], hs[t], bid_size[t], ask_size[t], P[pset[t]], c):
             trades[k] = trade
             k += 1
         equity[t] = s[S_EQUITY]

@@ -24,7 +24,8 @@ from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, new_sta
 @njit(cache=True)
 def _run_one(a0: int, n: int, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
              close: np.ndarray, hs: float, volz: np.ndarray, imb: np.ndarray, allow: np.ndarray,
-             cross: np.ndarray, regime: np.ndarray, z: np.ndarray, mu: np.ndarray,
+             cross: np.ndarray, regime: np.ndarray, left: np.ndarray, z: np.ndarray,
+             mu: np.ndarray,
              half_life: np.ndarray,
              cands: np.ndarray, p: np.ndarray, c: np.ndarray, capital: float,
              out: np.ndarray) -> None:
@@ -42,7 +43,8 @@ def _run_one(a0: int, n: int, open_: np.ndarray, high: np.ndarray, low: np.ndarr
             t = cands[ci]
         g = a0 + t
         step_nb(s, trade, t, open_[g], high[g], low[g], close[g], hs, np.nan, np.nan, z[g],
-                volz[g], imb[g], allow[g], mu[g], half_life[g], cross[g], regime[g], p, c)
+                volz[g], imb[g], allow[g], mu[g], half_life[g], cross[g], regime[g], left[g],
+                hs, np.nan, np.nan, p, c)
         t += 1
     out[:] = s
 
@@ -50,8 +52,8 @@ def _run_one(a0: int, n: int, open_: np.ndarray, high: np.ndarray, low: np.ndarr
 @njit(cache=True, parallel=True)
 def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
                      start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
-                     allow: np.ndarray, cross: np.ndarray, regime: np.ndarray, z: np.ndarray,
-                     mu: np.ndarray,
+                     allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
+                     left: np.ndarray, z: np.ndarray, mu: np.ndarray,
                      half_life: np.ndarray,
                      cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
                      group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
@@ -59,7 +61,8 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
     """Final states (n_combos x n_assets x N_STATE) of every combination on every asset.
 
     cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
-    bar's label for the per-regime statistics (-1: none);
+    bar's label for the per-regime statistics (-1: none); left: bars left in the bar's session
+    (engine_nb; 0 for 24/7 symbols);
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
     group_of[k]: its candidate group g; cand_ptr[g * n_assets + a] .. cand_ptr[g * n_assets + a
     + 1] indexes cand_idx."""
@@ -75,6 +78,7 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
         n = start[a + 1] - a0
         lo = cand_ptr[g * n_assets + a]
         hi = cand_ptr[g * n_assets + a + 1]
-        _run_one(a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross, regime, z[w],
+        _run_one(a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross, regime, left,
+                 z[w],
                  mu[w], half_life[w], cand_idx[lo:hi], params[k], c, capital, out[k, a])
     return out

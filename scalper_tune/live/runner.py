@@ -19,6 +19,7 @@ from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
 from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, cross_signal,
                                         param_vector)
 from scalper_tune.engine.switching import Switching
+from scalper_tune.errors import ConfigError
 from scalper_tune.engine.metrics import compute_metrics
 from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
                                             new_state_nb, strategy_step_nb)
@@ -133,7 +134,7 @@ class LiveRunner:
         f = outs[self.windows[pset]]
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
-                         f[O_HALF], cross, p, self.c)
+                         f[O_HALF], cross, 0.0, p, self.c)  # 24/7 symbols: no session rules
         mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)
@@ -160,6 +161,12 @@ def paper_replay(market: MarketData, params: Mapping[str, object], costs: CostMo
     backtest reads them); each event gets its bar's values. Without it every entry is allowed
     and there is no cross-venue signal. `switching` (with `gate`, whose regime labels pick the
     set of each bar): the per-regime sets of a switching strategy."""
+    sessions = [s for s in market.symbols if market.calendar(s) != "24/7"]
+    if sessions:
+        raise ConfigError(f"paper: {', '.join(sessions)} trade(s) on a session calendar "
+                          f"({market.calendar(sessions[0])}); the live runner replays 24/7 symbols "
+                          "only for now (its online features have no overnight rule): use "
+                          "backtest for stocks.")
     runner = LiveRunner(market.symbols, market.bar_seconds, params, costs, account, spec,
                         switching)
     allow = cross = pset = None

@@ -19,7 +19,6 @@ import numpy as np
 
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.metrics import SECONDS_PER_YEAR
 from scalper_tune.kernels.rolling_nb import rolling_max_nb
 
 TREND_BARS = 120
@@ -53,7 +52,7 @@ def label_regimes(close: np.ndarray, features: Mapping[str, np.ndarray],
 
 
 def regime_sharpes(equity: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray],
-                   bar_seconds: int) -> dict[str, float]:
+                   bars_per_year: float) -> dict[str, float]:
     """Annualised Sharpe of the per-bar sleeve returns pooled over symbols, per regime label
     (NaN where a regime has fewer than MIN_REGIME_BARS bars: too few to judge)."""
     rets, labs = [], []
@@ -63,7 +62,7 @@ def regime_sharpes(equity: Mapping[str, np.ndarray], labels: Mapping[str, np.nda
         labs.append(np.asarray(labels[symbol])[1:])
     r = np.concatenate(rets) if rets else np.zeros(0)
     lab = np.concatenate(labs) if labs else np.zeros(0, dtype=np.int8)
-    scale = math.sqrt(SECONDS_PER_YEAR / bar_seconds)
+    scale = math.sqrt(bars_per_year)
     out = {}
     for i, name in enumerate(REGIMES):
         x = r[lab == i]

@@ -34,11 +34,11 @@ from scalper_tune.config.pipeline_spec import REGIMES, RobustnessSpec
 
 W_REGIME, W_CONSISTENCY, W_VALIDATION, W_PLATEAU, W_FLOOR = 0.4, 0.2, 0.2, 0.2, 0.2
 MIN_REGIME_BARS = 500  # pooled bars a regime needs before its Sharpe is judged
-SECONDS_PER_YEAR = 365.25 * 86400
 
 
-def annualise(bar_seconds: int) -> float:
-    return math.sqrt(SECONDS_PER_YEAR / bar_seconds)
+def annualise(bars_per_year: float) -> float:
+    """sqrt(bars a year): the factor from a per-bar Sharpe to an annual one."""
+    return math.sqrt(bars_per_year)
 
 
 def consistency(fold_sharpes: np.ndarray, trades: np.ndarray, min_trades: int) -> np.ndarray:
@@ -55,7 +55,7 @@ def consistency(fold_sharpes: np.ndarray, trades: np.ndarray, min_trades: int) -
 
 
 def regime_sharpes(reg_sum: np.ndarray, reg_sq: np.ndarray, reg_n: np.ndarray,
-                   bar_seconds: int) -> np.ndarray:
+                   bars_per_year: float) -> np.ndarray:
     """Annualised Sharpe per regime (N x R) from pooled sums of per-bar returns and their
     squares over `reg_n` bars (R, or N x R); NaN below MIN_REGIME_BARS bars or without variance."""
     s = np.asarray(reg_sum, dtype=float)
@@ -64,7 +64,7 @@ def regime_sharpes(reg_sum: np.ndarray, reg_sq: np.ndarray, reg_n: np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / n
         var = (q - n * mean * mean) / (n - 1)
-        out = mean / np.sqrt(var) * annualise(bar_seconds)
+        out = mean / np.sqrt(var) * annualise(bars_per_year)
     return np.where((n >= MIN_REGIME_BARS) & (var > 0), out, np.nan)
 
 

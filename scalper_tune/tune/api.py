@@ -97,7 +97,7 @@ def _trial(config: dict, prep: Prepared = None, order=None, threads: int = 1) ->
     history: dict[str, float] = {}
     for i, f in enumerate(order):
         done[f] = evaluate_fold(folds[f], params, prep.experiment, threads)
-        result = objective(done, len(order), prep.experiment, prep.market.bar_seconds,
+        result = objective(done, len(order), prep.experiment, prep.market.bars_per_year(),
                            float("nan"))
         history[f"robustness_at_{i + 1}"] = result["robustness"]
         history[f"objective_at_{i + 1}"] = tune_value(result["robustness"])

@@ -179,7 +179,7 @@ def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
         order = [int(f) for f in m["folds_order"]]
         done = {f: res for f, res in zip(order, stored)}
         table = as_table(done)
-        j = judge(table, exp, ctx.prep.market.bar_seconds)
+        j = judge(table, exp, ctx.prep.market.bars_per_year())
         row = dict(full, trial_id=m["trial_id"], robustness=float(m["robustness"]),
                    reason=m["reason"], folds_done=int(m["folds_done"]), plateau=m["plateau"],
                    trial_number=int(str(m["experiment_tag"]).split("_")[0]) - 1)
@@ -234,7 +234,7 @@ def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFr
     n_trials = len(phase1_table) + len(refine_table_) + exp.selection.prior_trials
     stats = cand.trial_statistics(trials, exp.seed)
     table, pbo = cand.score(table, exp, n_trials, stats["n_effective"], stats["sr_variance"],
-                            prep.market.bar_seconds)
+                            prep.market.bars_per_year())
     ctx.folder.write_table(table, "phase2.parquet")
     t = ctx.timings
     t["phase2_wall_s"] = time.perf_counter() - started

@@ -80,7 +80,7 @@ def refine_trainable(config: dict, folds=None, order=None, exp=None, grid=None, 
             stored.append(done[f])
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_json(stored, path)
-        result = objective(done, len(order), exp, folds[f].bar_seconds, plateau)
+        result = objective(done, len(order), exp, folds[f].bars_per_year(), plateau)
         history[f"objective_at_{i + 1}"] = tune_value(result["robustness"])
         tune.report({"robustness": result["robustness"],
                      "objective": tune_value(result["robustness"]), "fold": f,

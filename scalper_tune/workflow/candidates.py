@@ -109,7 +109,7 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
         for r in range(N_REGIMES):
             for kind in ("sum", "sq", "n"):
                 out[f"reg_{kind}_{r}_f{k}"] = float(summary[f"reg_{kind}_{r}"].iloc[0])
-    j = judge(table, exp, fold_data[0][0].bar_seconds).iloc[0]
+    j = judge(table, exp, fold_data[0][0].bars_per_year()).iloc[0]
     out.update({c: plain(j[c]) for c in ("trades", "consistency", "regime_weighted",
                                            "worst_regime", "floor")})
     out.update({f"regime_sharpe_{r}": float(j[f"regime_sharpe_{r}"]) for r in REGIMES})
@@ -130,7 +130,7 @@ def trial_statistics(trials: pd.DataFrame, seed: int) -> dict:
 
 
 def score(table: pd.DataFrame, exp: Experiment, n_trials: int, n_effective: int,
-          sr_variance: float, bar_seconds: int) -> tuple[pd.DataFrame, float]:
+          sr_variance: float, bars_per_year: float) -> tuple[pd.DataFrame, float]:
     """Add the DSR and the robustness to the evaluated candidates; rank them; returns (table,
     PBO of the selection rule)."""
     out = table.copy()
@@ -142,13 +142,13 @@ def score(table: pd.DataFrame, exp: Experiment, n_trials: int, n_effective: int,
     regimes = out[[f"regime_sharpe_{r}" for r in REGIMES]].to_numpy(dtype=float)
     out["robustness"] = robustness(regimes, out["consistency"].to_numpy(dtype=float),
                                    out["val_sharpe"], out["plateau"], out["dsr"], exp.robustness)
-    pbo = selection_pbo(out, exp, bar_seconds)
+    pbo = selection_pbo(out, exp, bars_per_year)
     out["pbo"], out["pbo_rule"] = pbo, PBO_RULE
     out = out.sort_values(["robustness", "index"], ascending=[False, True], na_position="last")
     return out.reset_index(drop=True), pbo
 
 
-def selection_pbo(table: pd.DataFrame, exp: Experiment, bar_seconds: int) -> float:
+def selection_pbo(table: pd.DataFrame, exp: Experiment, bars_per_year: float) -> float:
     """PBO by CSCV over the candidates' train folds, with the robustness score as the rule (its
     fold parts recomputed on each split's in-sample folds); NaN with fewer than 2 candidates."""
     folds = sorted(int(c[8:]) for c in table.columns if c.startswith("sharpe_f")
@@ -166,7 +166,7 @@ def selection_pbo(table: pd.DataFrame, exp: Experiment, bar_seconds: int) -> flo
 
     def rule(mask: np.ndarray) -> np.ndarray:
         regimes = regime_sharpes(sums[:, mask].sum(axis=1), squares[:, mask].sum(axis=1),
-                                 counts[:, mask].sum(axis=1), bar_seconds)
+                                 counts[:, mask].sum(axis=1), bars_per_year)
         needed = exp.filters.min_trades * mask.sum() / len(folds)
         cons = consistency(perf[mask].T, trades[:, mask].sum(axis=1), needed)
         return robustness(regimes, cons, table["val_sharpe"], table["plateau"], table["dsr"],

@@ -22,7 +22,6 @@ from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import run_symbol
-from scalper_tune.engine.metrics import SECONDS_PER_YEAR
 from scalper_tune.kernels.engine_nb import N_REGIMES
 from scalper_tune.robustness.overfitting import moments
 from scalper_tune.robustness.score import (consistency, floor_penalty, regime_sharpes,
@@ -36,7 +35,8 @@ JUDGED = ("trades", "total_pnl", "sharpe_mean", "consistency",
           "robustness_raw")
 
 
-def _asset_sharpes(states: np.ndarray, lengths: np.ndarray, bar_seconds: int) -> np.ndarray:
+def _asset_sharpes(states: np.ndarray, lengths: np.ndarray,
+                   bars_per_year: np.ndarray) -> np.ndarray:
     """Annualised Sharpe of each sleeve (combinations x assets) from the final states."""
     from scalper_tune.kernels.engine_nb import S_SUM_R, S_SUM_R2
 
@@ -44,8 +44,7 @@ def _asset_sharpes(states: np.ndarray, lengths: np.ndarray, bar_seconds: int) ->
     mean = states[:, :, S_SUM_R] / n
     var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(var > 0, mean / np.sqrt(var), 0.0) * math.sqrt(
-            SECONDS_PER_YEAR / bar_seconds)
+        return np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(bars_per_year)
 
 
 def fold_frame(summaries: Sequence[pd.DataFrame], asset_sharpes: Sequence[np.ndarray],
@@ -75,7 +74,7 @@ def prefilter_folds(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame,
                                         threads)
         summaries.append(summary)
         sharpes.append(_asset_sharpes(states, np.diff(shared.start).astype(float),
-                                      shared.bar_seconds))
+                                      shared.asset_bars_per_year))
     return fold_frame(summaries, sharpes)
 
 
@@ -88,8 +87,9 @@ def engine_fold(market: MarketData, features, params: Mapping[str, object], cost
     lengths = np.array([len(market[s]) for s in market.symbols], dtype=float)
     bars = np.array([prefilter.regime_counts(_labels(features[s], len(market[s])))
                      for s in market.symbols])
-    summary = prefilter.summarize(states, lengths, capital, account, market.bar_seconds, bars)
-    return summary, _asset_sharpes(states, lengths, market.bar_seconds)
+    per_asset = np.array([market.bars_per_year(s) for s in market.symbols])
+    summary = prefilter.summarize(states, lengths, capital, account, per_asset, bars)
+    return summary, _asset_sharpes(states, lengths, per_asset)
 
 
 def _labels(features, n: int) -> np.ndarray:
@@ -110,7 +110,7 @@ def fold_ids(table: pd.DataFrame) -> list[int]:
     return sorted(int(c[8:]) for c in table.columns if c.startswith("sharpe_f") and c[8:].isdigit())
 
 
-def judge(table: pd.DataFrame, exp: Experiment, bar_seconds: int,
+def judge(table: pd.DataFrame, exp: Experiment, bars_per_year: float,
           folds: Sequence[int] | None = None, min_trades: float | None = None) -> pd.DataFrame:
     """The figures the robustness score reads (columns JUDGED), from the per-fold and pooled
     columns (`folds`: the folds evaluated so far, default all; `min_trades`: the trades that
@@ -130,7 +130,7 @@ def judge(table: pd.DataFrame, exp: Experiment, bar_seconds: int,
     out["consistency"] = cons
     reg = regime_sharpes(table[[f"reg_sum_{k}" for k in range(N_REGIMES)]].to_numpy(),
                          table[[f"reg_sq_{k}" for k in range(N_REGIMES)]].to_numpy(),
-                         table[[f"reg_n_{k}" for k in range(N_REGIMES)]].to_numpy(), bar_seconds)
+                         table[[f"reg_n_{k}" for k in range(N_REGIMES)]].to_numpy(), bars_per_year)
     for i, name in enumerate(REGIMES):
         out[f"regime_sharpe_{name}"] = reg[:, i]
     out["regime_weighted"] = regime_weighted(reg, exp.robustness.regime_weights)
@@ -141,7 +141,7 @@ def judge(table: pd.DataFrame, exp: Experiment, bar_seconds: int,
     sr, skew, kurt = moments(*(table[c].to_numpy(dtype=float) for c in ("m1", "m2", "m3", "m4",
                                                                          "n_obs")))
     out["sr_train"], out["skew_train"], out["kurt_train"] = sr, skew, kurt
-    out["sharpe_train"] = sr * math.sqrt(SECONDS_PER_YEAR / bar_seconds)
+    out["sharpe_train"] = sr * math.sqrt(bars_per_year)
     dd = table[[f"dd_f{k}" for k in folds]].to_numpy(dtype=float)
     out["max_dd_train"] = dd.max(axis=1) if dd.shape[1] else np.nan  # no fold done: not judged
     out["robustness_raw"] = train_robustness(reg, cons, 0.0, exp.robustness)

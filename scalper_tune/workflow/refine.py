@@ -71,11 +71,11 @@ def plateau_of(params: Mapping[str, object], phase1: pd.DataFrame | None,
 
 
 def objective(results: Mapping[int, FoldResult], n_folds: int, exp: Experiment,
-              bar_seconds: int, plateau: float) -> dict:
+              bars_per_year: float, plateau: float) -> dict:
     """The train robustness over the folds in `results` (with the plateau term), its parts, and
     `reason` (why it cannot be judged, or "")."""
     needed = exp.filters.min_trades * len(results) / n_folds
-    j = judge(as_table(results), exp, bar_seconds, min_trades=needed).iloc[0]
+    j = judge(as_table(results), exp, bars_per_year, min_trades=needed).iloc[0]
     reason = ""
     if j["trades"] < needed:
         reason = (f"too few trades ({int(j['trades'])} < {math.ceil(needed)} after "

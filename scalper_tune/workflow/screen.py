@@ -41,7 +41,7 @@ def screen_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, ex
     (columns of workflow/evaluation.py), keyed by `combo_id`."""
     params = rows[list(PARAM_NAMES)].reset_index(drop=True)
     table = prefilter_folds(folds, params, exp.costs, exp.account, threads)
-    judged = judge(table, exp, folds[0].bar_seconds)
+    judged = judge(table, exp, folds[0].bars_per_year())
     out = pd.concat([table, judged], axis=1)
     out.insert(0, "combo_id", rows["combo_id"].to_numpy())
     return out
@@ -74,11 +74,11 @@ def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
     judged = out.loc[out["judged"]]
     top = judged.sort_values(["robustness_train", "combo_id"],
                              ascending=[False, True]).head(exp.phase1.keep_top).index
-    bar_seconds = fold_data[0][0].bar_seconds
+    bars_per_year = fold_data[0][0].bars_per_year()
     for i in top:
         params = {k: plain(out.at[i, k]) for k in PARAM_NAMES}
         row = engine_folds(fold_data, params, exp.costs, exp.account)
-        j = judge(row, exp, bar_seconds).iloc[0]
+        j = judge(row, exp, bars_per_year).iloc[0]
         out.at[i, "engine_robustness"] = (j["robustness_raw"]
                                           + W_PLATEAU * _finite(out.at[i, "plateau"]))
         out.at[i, "engine_consistency"] = j["consistency"]

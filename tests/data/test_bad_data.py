@@ -157,4 +157,4 @@ def test_gaps_are_reported_not_filled(cli, tmp_path):
     assert result.code == 0
     line = next(x for x in result.out.splitlines() if x.startswith("X "))
     assert line.split()[1] == "6"  # rows: nothing invented
-    assert line.split()[-4:-2] == ["1", "2"]  # one gap, two bars long
+    assert line.split()[-5:-3] == ["1", "2"]  # one gap, two bars long

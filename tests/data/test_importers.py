@@ -56,8 +56,10 @@ def test_binance_stream_real_files(cli, shared_data, tmp_path):
     market = load_dataset(tmp_path / "ds")
     assert set(market.symbols) == {"BTCUSDT", "BTCUSDT-PERP", "ETHUSDT"}
     assert market.bar_seconds == 5
-    assert market.symbol_meta["BTCUSDT-PERP"] == {"asset": "BTCUSDT", "venue": "binance-usdm"}
-    assert market.symbol_meta["BTCUSDT"] == {"asset": "BTCUSDT", "venue": "binance-spot"}
+    assert market.symbol_meta["BTCUSDT-PERP"] == {"asset": "BTCUSDT", "venue": "binance-usdm",
+                                                  "calendar": "24/7"}
+    assert market.symbol_meta["BTCUSDT"] == {"asset": "BTCUSDT", "venue": "binance-spot",
+                                             "calendar": "24/7"}
     for symbol in market.symbols:
         d = market[symbol]
         assert d.has_book and 60 <= len(d) <= 80  # ~6 minutes of 5 s bars

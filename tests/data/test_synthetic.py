@@ -209,8 +209,10 @@ def test_two_venues_basis_lead_lag_and_staggered_gaps():
 
     m = generate(SyntheticSpec(assets=2, bars=60_000, venues=2))
     assert m.symbols == ("SYN01", "SYN01-PERP", "SYN02", "SYN02-PERP")
-    assert m.symbol_meta["SYN01-PERP"] == {"asset": "SYN01", "venue": "synthetic-perp"}
-    assert m.symbol_meta["SYN01"] == {"asset": "SYN01", "venue": "synthetic-spot"}
+    assert m.symbol_meta["SYN01-PERP"] == {"asset": "SYN01", "venue": "synthetic-perp",
+                                          "calendar": "24/7"}
+    assert m.symbol_meta["SYN01"] == {"asset": "SYN01", "venue": "synthetic-spot",
+                                     "calendar": "24/7"}
     spot, perp = m["SYN01"], m["SYN01-PERP"]
     basis = np.log(perp.close / spot.close)
     assert np.abs(np.median(basis)) < 5e-4 and np.std(basis) < 5e-3  # stays near zero

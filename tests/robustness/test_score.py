@@ -31,7 +31,7 @@ def test_consistency_by_hand():
 def test_regime_sharpes_from_sums_by_hand():
     r = np.array([0.01, -0.02, 0.03] * 200)  # 600 bars of one regime
     s, q = r.sum(), (r ** 2).sum()
-    got = regime_sharpes(np.array([[s, 0.0]]), np.array([[q, 0.0]]), np.array([600, 10]), 60)
+    got = regime_sharpes(np.array([[s, 0.0]]), np.array([[q, 0.0]]), np.array([600, 10]), 525_960.0)
     expected = r.mean() / r.std(ddof=1) * math.sqrt(365.25 * 86400 / 60)
     assert got[0, 0] == pytest.approx(expected)
     assert np.isnan(got[0, 1])  # 10 bars: too few to judge

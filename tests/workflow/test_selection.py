@@ -43,7 +43,7 @@ def test_robustness_and_dsr_recomputed_from_the_phase2_columns(tables, smoke_alo
     # the regime Sharpes themselves, from the pooled per-regime sums over the train folds
     reg = regime_sharpes(p2[[f"reg_sum_{k}" for k in range(N_REGIMES)]].to_numpy(),
                          p2[[f"reg_sq_{k}" for k in range(N_REGIMES)]].to_numpy(),
-                         p2[[f"reg_n_{k}" for k in range(N_REGIMES)]].to_numpy(), 60)
+                         p2[[f"reg_n_{k}" for k in range(N_REGIMES)]].to_numpy(), 525_960.0)
     np.testing.assert_allclose(reg, regimes, rtol=1e-12)
     for r in p2.itertuples():
         sr0 = expected_max_sharpe(r.sr_variance, int(r.n_effective))
@@ -92,7 +92,7 @@ def test_pbo_of_the_robustness_rule_recomputed(tables):
             return sum(p2[[f"reg_{kind}_{r}_f{k}" for r in range(N_REGIMES)]].to_numpy(dtype=float)
                        for k in ins)
 
-        reg = regime_sharpes(summed("sum"), summed("sq"), summed("n"), 60)
+        reg = regime_sharpes(summed("sum"), summed("sq"), summed("n"), 525_960.0)
         cons = consistency(perf[:, ins], trades[:, ins].sum(axis=1),
                            exp.filters.min_trades * len(ins) / folds)
         score = robustness(reg, cons, p2["val_sharpe"], p2["plateau"], p2["dsr"],

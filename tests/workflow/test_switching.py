@@ -69,7 +69,7 @@ def test_the_switcher_picks_each_regimes_cell_and_beats_both(hand):
     rows = []
     for name, params in cells.items():
         table = engine_folds([(market, features)], params, exp.costs, exp.account)
-        judged = judge(table, exp, market.bar_seconds, min_trades=1)
+        judged = judge(table, exp, market.bars_per_year(), min_trades=1)
         rows.append(dict(params, source=name, robustness=0.0, **judged.iloc[0].to_dict()))
     phase2 = pd.DataFrame(rows)
     # each cell wins in one regime and loses in the other

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
+from scalper_tune.data.calendars import (TWENTY_FOUR_SEVEN, check_calendar, infer_calendar,
+                                         outside_rows)
 from scalper_tune.data.importers import binance_stream, frames
 from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
 from scalper_tune.data.resample import resample
 from scalper_tune.data.store import check_symbol
-from scalper_tune.data.validate import validate_columns
+from scalper_tune.data.validate import format_ts, validate_columns
 from scalper_tune.errors import DataError, UsageError
 
 FORMATS = ("auto", "ohlcv-csv", "ohlcv-parquet", "binance-klines", "freqtrade", "binance-stream")
@@ -119,8 +122,18 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
                  symbol: str | None = None, sort: bool = False,
-                 drop_duplicates: bool = False) -> ImportResult:
-    """Read, validate and combine files into a `MarketData` (nothing is written here)."""
+                 drop_duplicates: bool = False, calendar: str = "auto",
+                 timezone: str | None = None, extended_hours: bool = False) -> ImportResult:
+    """Read, validate and combine files into a `MarketData` (nothing is written here).
+
+    `calendar`: every symbol's trading calendar (24/7, XNYS), or `auto`: 24/7 for the crypto
+    stream recordings, else XNYS where every bar lies inside its regular sessions (stated in
+    the notes), else 24/7. Under a session calendar, bars outside its regular hours are refused
+    with the first one, unless `extended_hours` keeps them. `timezone`: the files' times are
+    wall-clock times of this zone (e.g. America/New_York), converted to UTC (DST included)."""
+    if calendar != "auto":
+        check_calendar(calendar, "--calendar")
+    tz = _zone(timezone) if timezone else None
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     bar_s = parse_bar(bar) if bar else None
@@ -153,6 +166,8 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
                                    drop_duplicates=drop_duplicates)
         notes.extend(checked.notes)
         cols, native = checked.columns, checked.bar_seconds
+        if tz is not None:
+            cols = dict(cols, ts=local_to_utc(cols["ts"], tz, origin))
         if bar_s and bar_s != native and "binance-stream" not in used_formats:
             if bar_s < native or bar_s % native:
                 raise UsageError(f"--bar {bar}: {origin} has {native} s bars; --bar must be a "
@@ -162,6 +177,10 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
             native = bar_s
         bars[name] = native
         series[name] = SymbolData(symbol=name, **cols)
+        crypto = meta[name].get("venue", "").startswith("binance")
+        meta[name] = dict(meta[name], **_calendar_meta(
+            calendar, crypto, cols["ts"], native * NS_PER_SECOND, origin, extended_hours, name,
+            notes))
     if len(set(bars.values())) > 1:
         listing = ", ".join(f"{s}={b}s" for s, b in sorted(bars.items()))
         raise DataError(f"mixed bar sizes across symbols ({listing}). Import them separately or "
@@ -170,3 +189,54 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
     market = MarketData(bar_seconds=next(iter(bars.values())), series=dict(sorted(series.items())),
                         source="import", symbol_meta=meta, info=info)
     return ImportResult(market=market, notes=tuple(notes))
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--timezone {name!r}: not a time zone name; use an IANA name such as "
+                         "America/New_York or UTC.") from None
+
+
+def local_to_utc(ts: np.ndarray, tz, origin: str) -> np.ndarray:
+    """Wall-clock times of zone `tz` (read as if UTC) -> ns UTC, across DST changes; a time the
+    change skips or repeats (02:00-03:00 local) is refused with its row."""
+    local = pd.DatetimeIndex(ts.astype("datetime64[ns]"))
+    try:
+        aware = local.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    except Exception:
+        ambiguous = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        row = int(np.flatnonzero(ambiguous.isna())[0])
+        raise DataError(f"{origin}: row {row + 1}: {local[row]} does not exist or is ambiguous in "
+                        f"{tz} (a daylight-saving change); give times with a UTC offset.") from None
+    return aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8.copy()
+
+
+def _calendar_meta(calendar: str, crypto: bool, ts: np.ndarray, bar_ns: int, origin: str,
+                   extended_hours: bool, name: str, notes: list) -> dict:
+    """The symbol's calendar entries for dataset.json (see `import_files`)."""
+    if calendar == "auto":
+        if crypto:
+            return {"calendar": TWENTY_FOUR_SEVEN}
+        calendar = infer_calendar(ts, bar_ns)
+        if calendar != TWENTY_FOUR_SEVEN:
+            notes.append(f"{name}: calendar {calendar} inferred (every bar inside its regular "
+                         "hours on trading days); --calendar 24/7 to override")
+        return {"calendar": calendar}
+    if calendar == TWENTY_FOUR_SEVEN:
+        return {"calendar": calendar}
+    outside = outside_rows(calendar, ts, bar_ns)
+    if outside.size and not extended_hours:
+        row = int(outside[0])
+        raise DataError(f"{origin}: row {row + 1} ({format_ts(int(ts[row]))}) is outside "
+                        f"{calendar}'s regular hours ({outside.size:,} bar(s) are); drop the pre- "
+                        "and after-market bars, or pass --extended-hours to keep them (no entries "
+                        "there).")
+    if outside.size:
+        notes.append(f"{name}: {outside.size:,} bars outside {calendar}'s regular hours kept "
+                     "(--extended-hours)")
+        return {"calendar": calendar, "extended_hours": "true"}
+    return {"calendar": calendar}
