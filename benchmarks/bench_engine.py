@@ -3,6 +3,8 @@ scaling, and how well the prefilter agrees with the event engine.
 
 Run by hand:  python benchmarks/bench_engine.py [--assets 11] [--bars 200000] [--threads 2]
               [--agreement 500] [--keep 200]
+--threads N measures 1, 2, 4, ... N threads in one process and prints the per-core efficiency
+(throughput per core against one thread).
 Throughput is bar-evaluations (bars x combinations, all assets) per second per core. Agreement:
 Spearman rank correlation of each score between the prefilter (simplified costs) and the event
 engine (full costs) over random combinations, and how many of the engine's top 50 (by
@@ -61,12 +63,16 @@ def main() -> None:
     prefilter.run(shared, combos.iloc[:50], threads=args.threads)  # compile
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.assets} assets x {args.bars:,} bars; grid of {len(combos):,} combinations")
-    for threads in sorted({1, args.threads}):
+    counts = sorted({1, args.threads} | {2 ** k for k in range(1, 8) if 2 ** k < args.threads})
+    single = None
+    for threads in counts:  # one process, 1, 2, 4, ... N Numba threads
         t0 = time.perf_counter()
         summary, _ = prefilter.run(shared, combos, threads=threads)
         el = time.perf_counter() - t0
         rate = len(combos) * shared.bars / el / threads
-        print(f"  prefilter, {threads} thread(s): {el:6.2f} s, {rate:.2e} bar-evals/s per core")
+        single = single or rate
+        print(f"  prefilter, {threads:3d} thread(s): {el:7.2f} s, {rate:.2e} bar-evals/s per core, "
+              f"per-core efficiency {rate / single:.2f}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS {rss:.0f} MB (before the full grid: {rss0:.0f} MB)")
     for frac in (0.5, 1.0):
@@ -94,7 +100,8 @@ def main() -> None:
     print(f"  event engine: {per:.1f} ns per bar per combination; full grid extrapolated "
           f"{per * shared.bars * len(combos) / 1e9 / 60:.1f} min on one core")
     eng = prefilter.summarize(eng_states, np.diff(shared.start).astype(float),
-                              1000.0 / len(market.symbols), 1000.0, market.bar_seconds)
+                              1000.0 / len(market.symbols), 1000.0,
+                              np.array([market.bars_per_year(s) for s in market.symbols]))
     for col in ("sharpe_mean", "total_pnl", "trades", "win_rate"):
         rho = spearmanr(pre[col], eng[col], nan_policy="omit").statistic
         print(f"  agreement over {len(pick)} combinations, {col:12s}: Spearman {rho:.3f}")

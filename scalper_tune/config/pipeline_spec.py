@@ -38,10 +38,15 @@ class WalkForwardSpec:
 
 @dataclass(frozen=True)
 class Phase1Spec:
-    """chunk_size: combinations per Tune trial; keep_top: combinations the event engine confirms."""
+    """chunk_size: combinations per Tune trial; keep_top: combinations the event engine confirms;
+    device: where the screen's kernel runs: "cpu", "gpu" (numba.cuda; an error without one) or
+    "auto" (the GPU when one is usable, else the CPU); gpus_per_trial: the GPU share a Phase 1
+    trial reserves on a GPU device (fractions let several trials share one GPU)."""
 
     chunk_size: int = 1024
     keep_top: int = 50
+    device: str = "auto"
+    gpus_per_trial: float = 1.0
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -49,6 +54,10 @@ class Phase1Spec:
             out.append(("chunk_size", f"must be between 1 and 100000, got {self.chunk_size}"))
         if not 1 <= self.keep_top <= 10_000:
             out.append(("keep_top", f"must be between 1 and 10000, got {self.keep_top}"))
+        if self.device not in ("auto", "cpu", "gpu"):
+            out.append(("device", f"must be auto, cpu or gpu, got {self.device!r}"))
+        if not 0.0 < self.gpus_per_trial <= 8.0:
+            out.append(("gpus_per_trial", f"must be in (0, 8], got {self.gpus_per_trial}"))
         return out
 
 

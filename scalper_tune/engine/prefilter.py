@@ -131,8 +131,10 @@ def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
 
 
 def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
-        account: float = 1000.0, threads: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
-    """Evaluate every row of `combos` (complete parameter sets) on every asset.
+        account: float = 1000.0, threads: int = 1,
+        device: str = "cpu") -> tuple[pd.DataFrame, np.ndarray]:
+    """Evaluate every row of `combos` (complete parameter sets) on every asset, on the CPU
+    (`threads` Numba threads) or, with device "gpu", on the GPU (kernels/prefilter_cuda.py).
 
     Returns (summary per combination, raw final states n_combos x n_assets x N_STATE)."""
     if combos.empty:
@@ -145,12 +147,15 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
     window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
     ptr, idx, group_of = _candidates(shared, combos)
     capital = account / len(shared.symbols)
-    set_threads(threads)
-    states = run_prefilter_nb(shared.open, shared.high, shared.low, shared.close, shared.start,
-                              shared.hs, shared.volz, shared.imb, shared.allow, shared.cross,
-                              shared.regime, shared.left, shared.z,
-                              shared.mu, shared.half_life, ptr, idx, window_of, group_of,
-                              params, cost_vector(costs), capital)
+    kernel = run_prefilter_nb
+    if device == "gpu":
+        from scalper_tune.kernels.prefilter_cuda import run_prefilter_cuda as kernel
+    else:
+        set_threads(threads)
+    states = kernel(shared.open, shared.high, shared.low, shared.close, shared.start,
+                    shared.hs, shared.volz, shared.imb, shared.allow, shared.cross,
+                    shared.regime, shared.left, shared.z, shared.mu, shared.half_life, ptr, idx,
+                    window_of, group_of, params, cost_vector(costs), capital)
     lengths = np.diff(shared.start).astype(float)
     return summarize(states, lengths, capital, account, shared.asset_bars_per_year,
                      shared.regime_bars), states

@@ -50,7 +50,17 @@ N_TRADE = 11
 @njit(cache=True)
 def new_state_nb(capital: float) -> np.ndarray:
     """A flat sleeve holding `capital` in cash."""
-    s = np.zeros(N_STATE)
+    s = np.empty(N_STATE)
+    reset_state_nb(s, capital)
+    return s
+
+
+@njit(cache=True)
+def reset_state_nb(s: np.ndarray, capital: float) -> None:
+    """Make `s` (N_STATE values) a flat sleeve holding `capital` (no allocation: the GPU
+    kernel's per-thread state is a local array)."""
+    for i in range(N_STATE):
+        s[i] = 0.0
     s[S_CASH] = capital
     s[S_PEND_ENTRY_BAR] = -1.0
     s[S_PEND_EXIT_BAR] = -1.0
@@ -59,7 +69,6 @@ def new_state_nb(capital: float) -> np.ndarray:
     s[S_PEAK] = capital
     s[S_EQUITY] = capital
     s[S_WORST_RET] = np.inf
-    return s
 
 
 @njit(cache=True)

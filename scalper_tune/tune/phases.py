@@ -22,6 +22,7 @@ from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.store import sub_key
 from scalper_tune.tune.asha import ResumableASHA, export_study, make_searcher, tune_space
 from scalper_tune.tune.run_folder import RunFolder
+from scalper_tune.tune.devices import phase1_device
 from scalper_tune.tune.trainables import (chunk_table, job_trainable, phase1_trainable,
                                           read_jobs, refine_trainable)
 from scalper_tune.tune.tuner import last_results, run_phase
@@ -54,14 +55,14 @@ class RunContext:
         return self.loaded.experiment
 
     def run(self, name: str, trainable, param_space: dict, total: int, metric: str,
-            make_config=None, label: str | None = None):
+            make_config=None, label: str | None = None, gpus: float = 0.0):
         exp = self.exp
         config = make_config or (lambda: TuneConfig(
             metric=metric, mode="max", reuse_actors=True,
             max_concurrent_trials=exp.ray.max_concurrent))
         return run_phase(name, trainable, param_space, self.folder.path / "tune", config,
                          exp.ray.cpus_per_trial, exp.ray.max_failures, total, metric,
-                         self.verbose, label=label)
+                         self.verbose, label=label, gpus_per_trial=gpus)
 
 
 def phase1(ctx: RunContext) -> pd.DataFrame:
@@ -77,12 +78,13 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
     key = sub_key(ctx.run_key, space.grid, size)
     out_dir = ctx.folder.path / "phase1_chunks"
     folds = prep.folds()
+    device, gpus = phase1_device(exp.phase1)
     trainable = tune.with_parameters(
         phase1_trainable, folds=folds, combos=combos, exp=exp, threads=exp.ray.cpus_per_trial,
-        chunk_size=size, out_dir=str(out_dir), key=key, attempt=ctx.attempt)
+        chunk_size=size, out_dir=str(out_dir), key=key, attempt=ctx.attempt, device=device)
     tune_started = time.perf_counter()
     grid = ctx.run("phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
-                   n_chunks, "best_robustness", label="train robustness")
+                   n_chunks, "best_robustness", label="train robustness", gpus=gpus)
     t = ctx.timings
     t["phase1_tune_wall_s"] = time.perf_counter() - tune_started
     frame = last_results(grid)

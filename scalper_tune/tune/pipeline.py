@@ -32,6 +32,7 @@ from scalper_tune.tune.tuner import init_ray
 from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
 from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
 from scalper_tune.workflow.bundle import bundle_dict, write_bundle
+from scalper_tune.tune.devices import check_device
 from scalper_tune.workflow.bundle_models import fit_models
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, figures, finalists
@@ -113,6 +114,7 @@ def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool,
     """Every check that can refuse the run, before a run folder exists: the resume's folder and
     tables, the data (bad rows, too little of it), the cluster, the MLflow store."""
     exp = loaded.experiment
+    check_device(exp.phase1)  # phase1.device: gpu on a machine without one
     folder = None
     if resume:
         folder = RunFolder.open(loaded, resume)

@@ -37,15 +37,15 @@ def _threads(n: int) -> None:
 
 def phase1_trainable(config: dict, folds=None, combos=None, exp=None, threads: int = 1,
                      chunk_size: int = 1024, out_dir: str = "", key: str = "",
-                     attempt: str = "") -> None:
-    """One chunk of the grid (a Tune trial). `attempt` names the driver invocation, so a resumed
-    run can tell its own work from the trials Tune restored."""
+                     attempt: str = "", device: str = "cpu") -> None:
+    """One chunk of the grid (a Tune trial) on `device`. `attempt` names the driver invocation,
+    so a resumed run can tell its own work from the trials Tune restored."""
     _threads(threads)
     chunk = int(config["chunk"])
     rows = combos.iloc[chunk * chunk_size:(chunk + 1) * chunk_size]
     started = time.perf_counter()
     table, reused = WorkStore(out_dir).table(
-        f"chunk_{chunk:05d}", key, lambda: screen_chunk(folds, rows, exp, threads))
+        f"chunk_{chunk:05d}", key, lambda: screen_chunk(folds, rows, exp, threads, device))
     kernel_s = 0.0 if reused else time.perf_counter() - started
     best = table["robustness_raw"].max()
     tune.report({"chunk": chunk, "best_robustness": float(best),

@@ -101,7 +101,8 @@ def init_ray(address: str | None, verbose: bool) -> str:
 
 def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
               make_config: Callable[[], TuneConfig], cpus_per_trial: int, max_failures: int,
-              total: int, metric: str, verbose: bool, label: str | None = None):
+              total: int, metric: str, verbose: bool, label: str | None = None,
+              gpus_per_trial: float = 0.0):
     """Fit one phase, or (when an unfinished Tune experiment of this name exists under `storage`)
     restore it with `Tuner.restore` and continue; returns the ResultGrid.
 
@@ -109,7 +110,10 @@ def run_phase(name: str, trainable: Callable, param_space: dict, storage: Path,
     node died), the experiment is moved aside and the phase starts again: trials reuse their
     stored work, so the result is the same. `make_config` builds a fresh TuneConfig (with a
     fresh searcher) for each start."""
-    wrapped = tune.with_resources(trainable, {"cpu": cpus_per_trial})
+    resources = {"cpu": cpus_per_trial}
+    if gpus_per_trial > 0:
+        resources["gpu"] = gpus_per_trial  # Ray places the trial on a node with a free GPU share
+    wrapped = tune.with_resources(trainable, resources)
     path = storage / name
     if path.exists():
         damage = (_snapshot_damage(path) if Tuner.can_restore(str(path))

@@ -66,12 +66,13 @@ def fold_frame(summaries: Sequence[pd.DataFrame], asset_sharpes: Sequence[np.nda
 
 
 def prefilter_folds(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, costs: CostModel,
-                    account: float, threads: int = 1) -> pd.DataFrame:
-    """Every row of `rows` (complete parameter sets) on every fold with the prefilter."""
+                    account: float, threads: int = 1, device: str = "cpu") -> pd.DataFrame:
+    """Every row of `rows` (complete parameter sets) on every fold with the prefilter (on the
+    CPU, or the GPU with device "gpu")."""
     summaries, sharpes = [], []
     for shared in folds:
         summary, states = prefilter.run(shared, rows.reset_index(drop=True), costs, account,
-                                        threads)
+                                        threads, device)
         summaries.append(summary)
         sharpes.append(_asset_sharpes(states, np.diff(shared.start).astype(float),
                                       shared.asset_bars_per_year))

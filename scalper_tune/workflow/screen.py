@@ -36,11 +36,11 @@ def enumerate_grid(grid: Mapping[str, Sequence]) -> pd.DataFrame:
 
 
 def screen_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, exp: Experiment,
-                 threads: int = 1) -> pd.DataFrame:
+                 threads: int = 1, device: str = "cpu") -> pd.DataFrame:
     """One chunk of the grid: per-fold columns, pooled sums and the judged figures per row
-    (columns of workflow/evaluation.py), keyed by `combo_id`."""
+    (columns of workflow/evaluation.py), keyed by `combo_id`; `device`: the kernel's."""
     params = rows[list(PARAM_NAMES)].reset_index(drop=True)
-    table = prefilter_folds(folds, params, exp.costs, exp.account, threads)
+    table = prefilter_folds(folds, params, exp.costs, exp.account, threads, device)
     judged = judge(table, exp, folds[0].bars_per_year())
     out = pd.concat([table, judged], axis=1)
     out.insert(0, "combo_id", rows["combo_id"].to_numpy())

@@ -1,0 +1,115 @@
+"""The prefilter on a GPU: `numba.cuda`, one thread per (combination, asset).
+
+Each thread runs exactly the CPU prefilter's loop (`prefilter_nb._run_one`): the engine's own
+`step_nb` (a `numba.jit` function, compiled as a device function when a kernel calls it) over
+the asset's entry candidates and the bars with an open position or a pending order, its state
+and trade vectors in thread-local arrays. Same inputs, same step, same summary columns; on a real
+GPU floating-point results may differ from the CPU in the last bits (log and division are
+correctly rounded on both, fused multiply-adds may not be), so the equality tests allow 1e-9
+relative on P&L and Sharpe and demand identical trade counts.
+
+Without a GPU, `NUMBA_ENABLE_CUDASIM=1` runs the kernel in numba's CUDA simulator (Python
+threads, slow): the tests use it on tiny data. `available()` says whether a GPU (or the
+simulator) is there.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+if not hasattr(np, "row_stack"):  # numba-cuda <= 0.2x imports np.row_stack (removed in numpy 2.5)
+    np.row_stack = np.vstack
+
+with warnings.catch_warnings():  # numba's built-in CUDA target warns that numba-cuda replaces it
+    warnings.simplefilter("ignore")
+    from numba import cuda, float64
+
+from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, reset_state_nb, step_nb
+from scalper_tune.kernels.strategy_nb import N_COSTS, N_PARAMS
+
+THREADS_PER_BLOCK = 64
+
+
+def available() -> bool:
+    """A CUDA GPU (or the CUDA simulator) is usable from this process."""
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # a driver that fails to initialise counts as none
+        return False
+
+
+def simulated() -> bool:
+    """The kernel runs in numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1), not on a GPU."""
+    from numba import config
+
+    return bool(getattr(config, "ENABLE_CUDASIM", 0))
+
+
+@cuda.jit
+def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cross, regime, left,
+                      z, mu, half_life, cand_ptr, cand_idx, window_of, group_of, params, c,
+                      capital, out):
+    job = cuda.grid(1)
+    n_assets = start.shape[0] - 1
+    if job >= params.shape[0] * n_assets:
+        return
+    k = job // n_assets
+    a = job - k * n_assets
+    w = window_of[k]
+    g = group_of[k]
+    a0 = start[a]
+    n = start[a + 1] - a0
+    lo = cand_ptr[g * n_assets + a]
+    hi = cand_ptr[g * n_assets + a + 1]
+    s = cuda.local.array(N_STATE, float64)
+    trade = cuda.local.array(N_TRADE, float64)
+    reset_state_nb(s, capital)
+    p = cuda.local.array(N_PARAMS, float64)  # the combination's parameters and the costs,
+    for i in range(N_PARAMS):                 # thread-local (also: plain arrays for the step
+        p[i] = params[k, i]                   # under the simulator)
+    cc = cuda.local.array(N_COSTS, float64)
+    for i in range(N_COSTS):
+        cc[i] = c[i]
+    h = hs[a]
+    nan = np.nan
+    t = 0
+    ci = lo
+    while t < n:
+        if is_idle_nb(s):
+            while ci < hi and cand_idx[ci] < t:
+                ci += 1
+            if ci >= hi:
+                break
+            t = cand_idx[ci]
+        gi = a0 + t
+        step_nb(s, trade, t, open_[gi], high[gi], low[gi], close[gi], h, nan, nan, z[w, gi],
+                volz[gi], imb[gi], allow[gi], mu[w, gi], half_life[w, gi], cross[gi], regime[gi],
+                left[gi], h, nan, nan, p, cc)
+        t += 1
+    for i in range(N_STATE):
+        out[k, a, i] = s[i]
+
+
+def run_prefilter_cuda(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                       start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
+                       allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
+                       left: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray,
+                       cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
+                       group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
+                       capital: float) -> np.ndarray:
+    """`prefilter_nb.run_prefilter_nb` on the GPU: the same arguments, the same final states
+    (n_combos x n_assets x N_STATE), copied back to the host."""
+    n_combos, n_assets = params.shape[0], start.shape[0] - 1
+    jobs = n_combos * n_assets
+    out = cuda.device_array((n_combos, n_assets, N_STATE), dtype=np.float64)
+    if jobs == 0:
+        return out.copy_to_host()
+    arrays = [cuda.to_device(np.ascontiguousarray(x)) for x in (
+        open_, high, low, close, start, hs, volz, imb, allow, cross, regime, left, z, mu,
+        half_life, cand_ptr, cand_idx, window_of, group_of, params, c)]
+    blocks = (jobs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
+    _prefilter_kernel[blocks, THREADS_PER_BLOCK](*arrays, float(capital), out)
+    cuda.synchronize()
+    return out.copy_to_host()
