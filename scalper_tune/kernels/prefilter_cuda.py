@@ -1,6 +1,6 @@
 """The prefilter on a GPU: `numba.cuda`, one thread per (combination, asset).
 
-Each thread runs exactly the CPU prefilter's loop (`prefilter_nb._run_one`): the engine's own
+Each thread runs exactly the CPU prefilter's loop (`prefilter_nb.job_loop`): the engine's own
 `step_nb` (a `numba.jit` function, compiled as a device function when a kernel calls it) over
 the asset's entry candidates and the bars with an open position or a pending order, its state
 and trade vectors in thread-local arrays. Same inputs, same step, same summary columns; on a real
@@ -26,10 +26,12 @@ with warnings.catch_warnings():  # numba's built-in CUDA target warns that numba
     warnings.simplefilter("ignore")
     from numba import cuda, float64
 
-from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, reset_state_nb, step_nb
+from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, reset_state_nb
+from scalper_tune.kernels.prefilter_nb import job_loop
 from scalper_tune.kernels.strategy_nb import N_COSTS, N_PARAMS
 
 THREADS_PER_BLOCK = 64
+_job = cuda.jit(device=True)(job_loop)  # the CPU prefilter's loop, as a device function
 
 
 def available() -> bool:
@@ -72,22 +74,8 @@ def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cros
     cc = cuda.local.array(N_COSTS, float64)
     for i in range(N_COSTS):
         cc[i] = c[i]
-    h = hs[a]
-    nan = np.nan
-    t = 0
-    ci = lo
-    while t < n:
-        if is_idle_nb(s):
-            while ci < hi and cand_idx[ci] < t:
-                ci += 1
-            if ci >= hi:
-                break
-            t = cand_idx[ci]
-        gi = a0 + t
-        step_nb(s, trade, t, open_[gi], high[gi], low[gi], close[gi], h, nan, nan, z[w, gi],
-                volz[gi], imb[gi], allow[gi], mu[w, gi], half_life[w, gi], cross[gi], regime[gi],
-                left[gi], h, nan, nan, p, cc)
-        t += 1
+    _job(s, trade, a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross, regime, left,
+         z, mu, half_life, w, cand_idx, lo, hi, p, cc)
     for i in range(N_STATE):
         out[k, a, i] = s[i]
 

@@ -21,32 +21,31 @@ from numba import njit, prange
 from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, new_state_nb, step_nb
 
 
-@njit(cache=True)
-def _run_one(a0: int, n: int, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
-             close: np.ndarray, hs: float, volz: np.ndarray, imb: np.ndarray, allow: np.ndarray,
-             cross: np.ndarray, regime: np.ndarray, left: np.ndarray, z: np.ndarray,
-             mu: np.ndarray,
-             half_life: np.ndarray,
-             cands: np.ndarray, p: np.ndarray, c: np.ndarray, capital: float,
-             out: np.ndarray) -> None:
-    s = new_state_nb(capital)
-    trade = np.zeros(N_TRADE)
+def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, open_: np.ndarray,
+             high: np.ndarray, low: np.ndarray, close: np.ndarray, hs: float, volz: np.ndarray,
+             imb: np.ndarray, allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
+             left: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray, w: int,
+             cand_idx: np.ndarray, lo: int, hi: int, p: np.ndarray, c: np.ndarray) -> None:
+    """One (combination, asset) job on state `s`: the step over the asset's entry candidates
+    cand_idx[lo:hi] and every bar with an open position or pending order. Plain Python compiled
+    twice: `job_nb` for the CPU, a CUDA device function in prefilter_cuda.py (one loop)."""
     t = 0
-    ci = 0
-    nc = cands.shape[0]
+    ci = lo
     while t < n:
         if is_idle_nb(s):
-            while ci < nc and cands[ci] < t:
+            while ci < hi and cand_idx[ci] < t:
                 ci += 1
-            if ci >= nc:
+            if ci >= hi:
                 break
-            t = cands[ci]
+            t = cand_idx[ci]
         g = a0 + t
-        step_nb(s, trade, t, open_[g], high[g], low[g], close[g], hs, np.nan, np.nan, z[g],
-                volz[g], imb[g], allow[g], mu[g], half_life[g], cross[g], regime[g], left[g],
-                hs, np.nan, np.nan, p, c)
+        step_nb(s, trade, t, open_[g], high[g], low[g], close[g], hs, np.nan, np.nan, z[w, g],
+                volz[g], imb[g], allow[g], mu[w, g], half_life[w, g], cross[g], regime[g],
+                left[g], hs, np.nan, np.nan, p, c)
         t += 1
-    out[:] = s
+
+
+job_nb = njit(cache=True)(job_loop)
 
 
 @njit(cache=True, parallel=True)
@@ -78,7 +77,9 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
         n = start[a + 1] - a0
         lo = cand_ptr[g * n_assets + a]
         hi = cand_ptr[g * n_assets + a + 1]
-        _run_one(a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross, regime, left,
-                 z[w],
-                 mu[w], half_life[w], cand_idx[lo:hi], params[k], c, capital, out[k, a])
+        st = new_state_nb(capital)
+        trade = np.zeros(N_TRADE)
+        job_nb(st, trade, a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross,
+               regime, left, z, mu, half_life, w, cand_idx, lo, hi, params[k], c)
+        out[k, a] = st
     return out
