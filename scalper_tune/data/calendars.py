@@ -152,3 +152,15 @@ def session_bar_times(calendar: str, start_ns: int, n: int, bar_ns: int) -> tupl
     within = (np.arange(session.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)[:n])
     ts = opens[session] + within * bar_ns
     return ts.astype(np.int64), session, within / counts[session]
+
+
+def session_of(calendar: str, ts: int, bar_ns: int) -> tuple[float, int]:
+    """One bar's (session id, bars left in it including itself), as `session_bars` places it:
+    the id is its session's UTC day number (-1 outside regular hours; NaN and 0 for 24/7)."""
+    if calendar == TWENTY_FOUR_SEVEN:
+        return float("nan"), 0
+    every = _all_sessions(calendar)
+    k = int(np.searchsorted(every.opens, ts, side="right")) - 1
+    if k < 0 or ts + bar_ns > every.closes[k]:
+        return -1.0, -1
+    return float(every.opens[k] // (86_400 * NS_PER_SECOND)), int((every.closes[k] - ts) // bar_ns)

@@ -14,15 +14,15 @@ import numpy as np
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.bar_builder import Bar
+from scalper_tune.data.calendars import session_of
 from scalper_tune.data.market import MarketData, NS_PER_SECOND
 from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
 from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, cross_signal,
                                         param_vector)
 from scalper_tune.engine.switching import Switching
-from scalper_tune.errors import ConfigError
 from scalper_tune.engine.metrics import compute_metrics
 from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
-                                            new_state_nb, strategy_step_nb)
+                                            new_state_nb, session_close_nb, strategy_step_nb)
 from scalper_tune.kernels.online_nb import (N_OUT, O_HALF, O_IMB, O_MU, O_VOLZ, O_Z, init_nb,
                                             online_step_nb)
 
@@ -65,9 +65,10 @@ class OnlineFeatures:
         self.fs, self.rg = init_nb(self.layout)
         self.out = np.zeros(N_OUT)
 
-    def update(self, bar: BarEvent) -> np.ndarray:
+    def update(self, bar: BarEvent, session: float = float("nan")) -> np.ndarray:
+        """Feed one bar (`session`: its session's id; NaN for 24/7); returns the outputs."""
         online_step_nb(self.fs, self.rg, self.layout, bar.ts, bar.close, bar.bid_size,
-                       bar.ask_size, self.out)
+                       bar.ask_size, session, self.out)
         return self.out
 
 
@@ -108,10 +109,14 @@ class LiveRunner:
 
     def __init__(self, symbols: tuple[str, ...], bar_seconds: int, params: Mapping[str, object],
                  costs: CostModel = CostModel(), account: float = 1000.0,
-                 spec: FeatureSpec = FeatureSpec(), switching: Switching | None = None):
+                 spec: FeatureSpec = FeatureSpec(), switching: Switching | None = None,
+                 calendars: Mapping[str, str] | None = None):
         """`switching`: per-regime parameter sets (then `params` is unused and each event names
-        the set in force, see `on_event`)."""
+        the set in force, see `on_event`); `calendars`: each symbol's trading calendar (default
+        24/7; a session calendar brings the overnight rule and the session rules)."""
         self.symbols, self.bar_seconds, self.account = symbols, bar_seconds, account
+        self.calendars = {s: (calendars or {}).get(s, "24/7") for s in symbols}
+        self.spread_mult = costs.spread_mult
         sets = [params] if switching is None else list(switching.sets)
         self.P = np.stack([param_vector(p) for p in sets])
         self.windows = [int(p["z_window"]) for p in sets]
@@ -130,11 +135,21 @@ class LiveRunner:
         t = sleeve.t
         p = self.P[pset]
         sleeve.broker.on_bar(t, bar, p)
-        outs = {w: of.update(bar) for w, of in sleeve.features.items()}
+        session, left = session_of(self.calendars[bar.symbol], bar.ts,
+                                   self.bar_seconds * NS_PER_SECOND)
+        outs = {w: of.update(bar, session) for w, of in sleeve.features.items()}
         f = outs[self.windows[pset]]
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
-                         f[O_HALF], cross, 0.0, p, self.c)  # 24/7 symbols: no session rules
+                         f[O_HALF], cross, float(left), p, self.c)
+        if left == 1:  # the session's last bar: flat_at_close at its close
+            mid = (bar.bid + bar.ask) / 2
+            hs = (bar.ask - bar.bid) / (2 * mid) * self.spread_mult
+            broker = sleeve.broker
+            if session_close_nb(state, broker.trade, t, bar.close,
+                                hs if np.isfinite(hs) else 0.0, bar.bid_size, bar.ask_size,
+                                float(left), p, self.c):
+                broker.trades.append(broker.trade.copy())
         mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)
@@ -161,14 +176,8 @@ def paper_replay(market: MarketData, params: Mapping[str, object], costs: CostMo
     backtest reads them); each event gets its bar's values. Without it every entry is allowed
     and there is no cross-venue signal. `switching` (with `gate`, whose regime labels pick the
     set of each bar): the per-regime sets of a switching strategy."""
-    sessions = [s for s in market.symbols if market.calendar(s) != "24/7"]
-    if sessions:
-        raise ConfigError(f"paper: {', '.join(sessions)} trade(s) on a session calendar "
-                          f"({market.calendar(sessions[0])}); the live runner replays 24/7 symbols "
-                          "only for now (its online features have no overnight rule): use "
-                          "backtest for stocks.")
     runner = LiveRunner(market.symbols, market.bar_seconds, params, costs, account, spec,
-                        switching)
+                        switching, {s: market.calendar(s) for s in market.symbols})
     allow = cross = pset = None
     if gate is not None:
         n = {s: len(market[s]) for s in market.symbols}

@@ -15,7 +15,7 @@ from scalper_tune.data.market import MarketData, SymbolData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.features.compute import compute_symbol
 from scalper_tune.kernels.online_nb import O_HALF, O_IMB, O_MU, O_VOLZ, O_Z
-from scalper_tune.live.runner import OnlineFeatures, paper_replay, replay
+from scalper_tune.live.runner import LiveRunner, OnlineFeatures, paper_replay, replay
 
 SPEC = FeatureSpec()
 
@@ -48,7 +48,8 @@ def test_online_features_equal_batch_bit_for_bit(gaps):
 
 def _assert_parity(market: MarketData, params: dict) -> pd.DataFrame:
     spec = FeatureSpec(z_windows=(int(params["z_window"]),))
-    features = {s: compute_symbol(market[s], spec, market.bar_seconds) for s in market.symbols}
+    features = {s: compute_symbol(market[s], spec, market.bar_seconds, market.calendar(s))
+                for s in market.symbols}
     expected = backtest(market, features, params)
     trades, equity, metrics = paper_replay(market, params, spec=spec)
     pd.testing.assert_frame_equal(trades, expected.trades)
@@ -62,6 +63,32 @@ def test_parity_on_synthetic_default():
     trades = _assert_parity(market, default_params())
     assert len(trades) > 50 and trades["symbol"].nunique() == 11
     assert set(trades["exit_reason"]) >= {"take_profit", "stop_loss", "time_stop"}
+
+
+def test_online_features_of_stock_sessions_equal_batch_bit_for_bit():
+    """The overnight rule online: sessions, holidays and an early close, every timeframe."""
+    market = generate(SyntheticSpec(assets=1, bars=9_000, calendar="XNYS", seed=2,
+                                    start="2024-11-20T00:00:00Z"))
+    spec = FeatureSpec(vol_window=10, baseline_window=40, timeframes=(1, 5, 15), z_windows=(20,))
+    batch = compute_symbol(market["STK01"], spec, 60, "XNYS")
+    plain = compute_symbol(market["STK01"], spec, 60)
+    runner = LiveRunner(("STK01",), 60, dict(default_params(), z_window=20), spec=spec,
+                        calendars={"STK01": "XNYS"})
+    rows = []
+    for event in replay(market):
+        runner.on_event(event)
+        rows.append(runner.sleeves["STK01"].features[20].out.copy())
+    online = np.array(rows)
+    for col, name in ((O_Z, "price_z_w20"), (O_VOLZ, "vol_z_min"), (O_MU, "ou_mu_w20")):
+        np.testing.assert_array_equal(online[:, col], batch[name], err_msg=name)
+    assert not np.array_equal(batch["vol_z_min"], plain["vol_z_min"], equal_nan=True)
+
+
+def test_parity_on_synthetic_stocks_with_session_closes():
+    market = generate(SyntheticSpec(assets=3, bars=20_000, calendar="XNYS", seed=4))
+    params = dict(default_params(), max_hold=600, hold_half_lives=50.0)
+    trades = _assert_parity(market, params)
+    assert "session_close" in set(trades["exit_reason"]) and len(trades) > 10
 
 
 def test_parity_on_real_binance_5m():
