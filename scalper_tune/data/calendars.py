@@ -73,12 +73,18 @@ def _all_sessions(calendar: str) -> Sessions:
     return Sessions(utc(cal.opens), utc(cal.closes))
 
 
-def sessions(calendar: str, start_ns: int, stop_ns: int) -> Sessions:
-    """The regular sessions of a session calendar that touch [start_ns, stop_ns)."""
+def _known(calendar: str, start_ns: int, stop_ns: int) -> Sessions:
+    """Every session of the calendar, after checking that it covers [start_ns, stop_ns)."""
     every = _all_sessions(calendar)
     if start_ns < every.opens[0] or stop_ns > every.closes[-1]:
         raise DataError(f"calendar {calendar}: known from {SPAN[0]} to {SPAN[1]} only; the data "
                         f"spans {_day(start_ns)} to {_day(stop_ns)}.")
+    return every
+
+
+def sessions(calendar: str, start_ns: int, stop_ns: int) -> Sessions:
+    """The regular sessions of a session calendar that touch [start_ns, stop_ns)."""
+    every = _known(calendar, start_ns, stop_ns)
     lo = max(0, int(np.searchsorted(every.closes, start_ns, side="right")) - 1)
     hi = int(np.searchsorted(every.opens, stop_ns, side="left")) + 1
     return Sessions(every.opens[lo:hi], every.closes[lo:hi])
@@ -101,18 +107,18 @@ class SessionBars:
 
 def session_bars(calendar: str, ts: np.ndarray, bar_ns: int) -> SessionBars:
     """Place every bar (open time `ts`, ns UTC) in its regular session. A bar is inside a
-    session when it opens at or after the session's open and closes at or before its close."""
+    session when it opens at or after the session's open and closes at or before its close;
+    sessions are numbered over the calendar's whole span, so numbers compare across calls."""
     n = ts.shape[0]
     if calendar == TWENTY_FOUR_SEVEN or n == 0:
         return SessionBars(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
                            np.zeros(n, dtype=bool))
-    s = sessions(calendar, int(ts[0]), int(ts[-1]) + bar_ns)
-    k = np.searchsorted(s.opens, ts, side="right") - 1
-    ok = k >= 0
-    kk = np.where(ok, k, 0)
-    inside = ok & (ts + bar_ns <= s.closes[kk])
+    every = _known(calendar, int(ts[0]), int(ts[-1]) + bar_ns)
+    k = np.searchsorted(every.opens, ts, side="right") - 1
+    kk = np.maximum(k, 0)
+    inside = (k >= 0) & (ts + bar_ns <= every.closes[kk])
     session = np.where(inside, kk, -1).astype(np.int64)
-    left = np.where(inside, (s.closes[kk] - ts) // bar_ns, 0).astype(np.int64)
+    left = np.where(inside, (every.closes[kk] - ts) // bar_ns, 0).astype(np.int64)
     first = inside.copy()
     first[1:] &= session[1:] != session[:-1]
     return SessionBars(session, left, first)
@@ -155,12 +161,10 @@ def session_bar_times(calendar: str, start_ns: int, n: int, bar_ns: int) -> tupl
 
 
 def session_of(calendar: str, ts: int, bar_ns: int) -> tuple[float, int]:
-    """One bar's (session id, bars left in it including itself), as `session_bars` places it:
-    the id is its session's UTC day number (-1 outside regular hours; NaN and 0 for 24/7)."""
+    """One bar's (session number, bars left in it including itself), as `session_bars` places
+    it: (-1, -1) outside regular hours; (NaN, 0) for 24/7."""
     if calendar == TWENTY_FOUR_SEVEN:
         return float("nan"), 0
-    every = _all_sessions(calendar)
-    k = int(np.searchsorted(every.opens, ts, side="right")) - 1
-    if k < 0 or ts + bar_ns > every.closes[k]:
-        return -1.0, -1
-    return float(every.opens[k] // (86_400 * NS_PER_SECOND)), int((every.closes[k] - ts) // bar_ns)
+    placed = session_bars(calendar, np.array([ts], dtype=np.int64), bar_ns)
+    session = int(placed.session[0])
+    return float(session), int(placed.bars_left[0]) if session >= 0 else -1

@@ -196,12 +196,12 @@ def intraday_profile(position: np.ndarray) -> np.ndarray:
     """Volatility multiplier by position in the session (0 at the open, 1 at the close): bursts
     at the open and (smaller) at the close over a flat midday, scaled to a mean square of 1 so
     a session's variance is unchanged."""
-    shape = (1.0 + OPEN_BURST * np.exp(-position / BURST_WIDTH)
-             + CLOSE_BURST * np.exp(-(1.0 - position) / BURST_WIDTH))
-    grid = np.linspace(0.0, 1.0, 391)[:-1]
-    norm = np.sqrt(np.mean((1.0 + OPEN_BURST * np.exp(-grid / BURST_WIDTH)
-                            + CLOSE_BURST * np.exp(-(1.0 - grid) / BURST_WIDTH)) ** 2))
-    return shape / norm
+    def shape(u: np.ndarray) -> np.ndarray:
+        return (1.0 + OPEN_BURST * np.exp(-u / BURST_WIDTH)
+                + CLOSE_BURST * np.exp(-(1.0 - u) / BURST_WIDTH))
+
+    grid = np.linspace(0.0, 1.0, 391)[:-1]  # a regular session of one-minute bars
+    return shape(position) / np.sqrt(np.mean(shape(grid) ** 2))
 
 
 @dataclass(frozen=True)

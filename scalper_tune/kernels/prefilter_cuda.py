@@ -27,11 +27,12 @@ with warnings.catch_warnings():  # numba's built-in CUDA target warns that numba
     from numba import cuda, float64
 
 from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, reset_state_nb
-from scalper_tune.kernels.prefilter_nb import job_loop
+from scalper_tune.kernels.prefilter_nb import job_layout, job_loop
 from scalper_tune.kernels.strategy_nb import N_COSTS, N_PARAMS
 
 THREADS_PER_BLOCK = 64
 _job = cuda.jit(device=True)(job_loop)  # the CPU prefilter's loop, as a device function
+_layout = cuda.jit(device=True)(job_layout)
 
 
 def available() -> bool:
@@ -57,14 +58,7 @@ def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cros
     n_assets = start.shape[0] - 1
     if job >= params.shape[0] * n_assets:
         return
-    k = job // n_assets
-    a = job - k * n_assets
-    w = window_of[k]
-    g = group_of[k]
-    a0 = start[a]
-    n = start[a + 1] - a0
-    lo = cand_ptr[g * n_assets + a]
-    hi = cand_ptr[g * n_assets + a + 1]
+    k, a, w, a0, n, lo, hi = _layout(job, n_assets, start, window_of, group_of, cand_ptr)
     s = cuda.local.array(N_STATE, float64)
     trade = cuda.local.array(N_TRADE, float64)
     reset_state_nb(s, capital)

@@ -48,6 +48,21 @@ def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, open_: np.ndarra
 job_nb = njit(cache=True)(job_loop)
 
 
+def job_layout(job: int, n_assets: int, start: np.ndarray, window_of: np.ndarray,
+               group_of: np.ndarray, cand_ptr: np.ndarray) -> tuple:
+    """Job number -> (combination k, asset a, window row w, asset's first bar a0, its bars n,
+    its candidates cand_idx[lo:hi]). Plain Python compiled twice, like `job_loop`."""
+    k = job // n_assets
+    a = job - k * n_assets
+    g = group_of[k]
+    a0 = start[a]
+    return (k, a, window_of[k], a0, start[a + 1] - a0, cand_ptr[g * n_assets + a],
+            cand_ptr[g * n_assets + a + 1])
+
+
+job_layout_nb = njit(cache=True)(job_layout)
+
+
 @njit(cache=True, parallel=True)
 def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
                      start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
@@ -69,14 +84,8 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
     n_assets = start.shape[0] - 1
     out = np.empty((n_combos, n_assets, N_STATE))
     for job in prange(n_combos * n_assets):
-        k = job // n_assets
-        a = job % n_assets
-        w = window_of[k]
-        g = group_of[k]
-        a0 = start[a]
-        n = start[a + 1] - a0
-        lo = cand_ptr[g * n_assets + a]
-        hi = cand_ptr[g * n_assets + a + 1]
+        k, a, w, a0, n, lo, hi = job_layout_nb(job, n_assets, start, window_of, group_of,
+                                               cand_ptr)
         st = new_state_nb(capital)
         trade = np.zeros(N_TRADE)
         job_nb(st, trade, a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross,

@@ -84,21 +84,22 @@ class OnlineGate:
     def on_bar(self, symbol: str, bar: Bar) -> tuple[bool, int, int]:
         buf = self.buffers[symbol]
         buf.append(bar)
-        data = self.strategy.features, self.strategy.bar_seconds
         sym = buf.data(symbol)
-        feats = compute_symbol(sym, *data)
+        bar_seconds = self.strategy.bar_seconds
+        feats = compute_symbol(sym, self.strategy.features, bar_seconds)
         last = np.array([len(sym) - 1])
+        X = None  # the regime inputs, for the classifier and the ML gate alike
+        if self.models.regime is not None or self.models.gate is not None:
+            X = regime_matrix(sym, feats, bar_seconds)[last]
         if self.models.regime is not None:
-            X = regime_matrix(sym, feats, self.strategy.bar_seconds)[last]
             label = int(self.models.regime.model.predict(X)[0])
         else:
-            label = int(label_regimes(sym.close, feats, self.strategy.bar_seconds)[-1])
+            label = int(label_regimes(sym.close, feats, bar_seconds)[-1])
         allow = label not in self.blocked
         if self.models.gate is not None:
             name = self.names.get(exchange_name(symbol), symbol)
-            market = MarketData(bar_seconds=self.strategy.bar_seconds, series={name: sym},
-                                source="live")
-            allow = allow and bool(bar_gate(self.models.gate, market, name, feats, last)[0])
+            market = MarketData(bar_seconds=bar_seconds, series={name: sym}, source="live")
+            allow = allow and bool(bar_gate(self.models.gate, market, name, feats, last, X)[0])
         pset = 0
         if self.strategy.switching is not None:
             sets, has_set = self.strategy.switching.per_bar(np.array([float(label)]))

@@ -54,6 +54,13 @@ def replay(market: MarketData) -> Iterator[BarEvent]:
                        float(c["close"][k]), float(c["volume"][k]), *book, symbol=symbol)
 
 
+def bar_half_spread(bar: Bar, spread_mult: float) -> float:
+    """The bar's closing half-spread as a fraction of the mid, x spread_mult; 0 without a book
+    (as `engine.inputs.half_spread` for a whole column)."""
+    hs = (bar.ask - bar.bid) / (bar.bid + bar.ask) * spread_mult
+    return float(hs) if np.isfinite(hs) else 0.0
+
+
 class OnlineFeatures:
     """Rolling feature state of one symbol (the same step kernels as the batch features)."""
 
@@ -90,9 +97,7 @@ class PaperBroker:
         if broker_step_nb(self.state, self.trade, t, bar.open, bar.high, bar.low, hs, bsz, asz,
                           p, self.costs):
             self.trades.append(self.trade.copy())
-        mid = (bar.bid + bar.ask) / 2
-        hs_now = (bar.ask - bar.bid) / (2 * mid) * self.spread_mult
-        self.prev_book = (hs_now if np.isfinite(hs_now) else 0.0, bar.bid_size, bar.ask_size)
+        self.prev_book = (bar_half_spread(bar, self.spread_mult), bar.bid_size, bar.ask_size)
 
 
 @dataclass
@@ -142,14 +147,11 @@ class LiveRunner:
         state = sleeve.broker.state
         strategy_step_nb(state, t, bar.close, f[O_Z], f[O_VOLZ], f[O_IMB], allow, f[O_MU],
                          f[O_HALF], cross, float(left), p, self.c)
-        if left == 1:  # the session's last bar: flat_at_close at its close
-            mid = (bar.bid + bar.ask) / 2
-            hs = (bar.ask - bar.bid) / (2 * mid) * self.spread_mult
-            broker = sleeve.broker
-            if session_close_nb(state, broker.trade, t, bar.close,
-                                hs if np.isfinite(hs) else 0.0, bar.bid_size, bar.ask_size,
-                                float(left), p, self.c):
-                broker.trades.append(broker.trade.copy())
+        broker = sleeve.broker
+        if left == 1 and session_close_nb(  # the session's last bar: flat_at_close
+                state, broker.trade, t, bar.close, bar_half_spread(bar, self.spread_mult),
+                bar.bid_size, bar.ask_size, float(left), p, self.c):
+            broker.trades.append(broker.trade.copy())
         mark_nb(state, bar.close, -1)
         sleeve.equity.append(state[S_EQUITY])
         sleeve.in_position.append(state[S_DIR] != 0.0)

@@ -71,10 +71,13 @@ class AssetEdge:
 
 
 def signal_features(market: MarketData, symbol: str, feats: Mapping[str, np.ndarray],
-                    z_window: int, decision_bars: np.ndarray, sides: np.ndarray) -> np.ndarray:
-    """Features at each decision bar: the regime inputs plus the signal's own z-score, OU
-    half-life, imbalance toward the trade, and the side."""
-    base = regime_matrix(market[symbol], feats, market.bar_seconds)[decision_bars]
+                    z_window: int, decision_bars: np.ndarray, sides: np.ndarray,
+                    regime_rows: np.ndarray | None = None) -> np.ndarray:
+    """Features at each decision bar: the regime inputs (`regime_rows`: those rows of
+    `regime_matrix` when already computed) plus the signal's own z-score, OU half-life,
+    imbalance toward the trade, and the side."""
+    base = (regime_matrix(market[symbol], feats, market.bar_seconds)[decision_bars]
+            if regime_rows is None else regime_rows)
     z = np.asarray(feats[f"price_z_w{z_window}"])[decision_bars]
     half = np.asarray(feats[f"ou_half_life_w{z_window}"])[decision_bars]
     imb = np.asarray(feats["imbalance"])[decision_bars] * sides
@@ -393,11 +396,14 @@ def next_block_gate(market: MarketData, features: Mapping[str, Mapping[str, np.n
 
 
 def bar_gate(gate: NextBlockGate, market: MarketData, symbol: str,
-             features: Mapping[str, np.ndarray], bars: np.ndarray) -> np.ndarray:
+             features: Mapping[str, np.ndarray], bars: np.ndarray,
+             regime_rows: np.ndarray | None = None) -> np.ndarray:
     """The gate's entry permission at `bars` of `symbol` (as `gate_mask` opens a traded block:
-    P(profit) of an entry against the price z-score reaches the threshold)."""
+    P(profit) of an entry against the price z-score reaches the threshold); `regime_rows`: the
+    regime inputs at `bars` when already computed."""
     if symbol not in gate.traded or gate.fitted.model is None:  # as gate_mask: no model, closed
         return np.zeros(bars.shape[0], dtype=bool)
     z = np.asarray(features[f"price_z_w{gate.z_window}"])[bars]
-    X = signal_features(market, symbol, features, gate.z_window, bars, np.where(z < 0, 1.0, -1.0))
+    X = signal_features(market, symbol, features, gate.z_window, bars, np.where(z < 0, 1.0, -1.0),
+                        regime_rows)
     return gate.fitted.proba(X) >= gate.threshold

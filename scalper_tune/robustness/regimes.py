@@ -1,4 +1,4 @@
-"""Causal regime labels and per-regime performance.
+"""Causal regime labels (the rule labeller).
 
 The labeller (used until a trained classifier replaces it) reads only features known at t:
 - crash (4): the close is more than 30 % below its trailing 30-day high;
@@ -17,12 +17,10 @@ from typing import Mapping
 
 import numpy as np
 
-from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.kernels.rolling_nb import rolling_max_nb
 
 TREND_BARS = 120
-MIN_REGIME_BARS = 500
 
 
 def label_regimes(close: np.ndarray, features: Mapping[str, np.ndarray],
@@ -49,27 +47,6 @@ def label_regimes(close: np.ndarray, features: Mapping[str, np.ndarray],
     labels[toxic] = 3
     labels[crash] = 4
     return labels
-
-
-def regime_sharpes(equity: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray],
-                   bars_per_year: float) -> dict[str, float]:
-    """Annualised Sharpe of the per-bar sleeve returns pooled over symbols, per regime label
-    (NaN where a regime has fewer than MIN_REGIME_BARS bars: too few to judge)."""
-    rets, labs = [], []
-    for symbol, eq in equity.items():
-        r = np.diff(eq) / eq[:-1]
-        rets.append(r)
-        labs.append(np.asarray(labels[symbol])[1:])
-    r = np.concatenate(rets) if rets else np.zeros(0)
-    lab = np.concatenate(labs) if labs else np.zeros(0, dtype=np.int8)
-    scale = math.sqrt(bars_per_year)
-    out = {}
-    for i, name in enumerate(REGIMES):
-        x = r[lab == i]
-        sd = x.std(ddof=1) if x.shape[0] > 1 else 0.0
-        enough = x.shape[0] >= MIN_REGIME_BARS and sd > 0
-        out[name] = float(x.mean() / sd * scale) if enough else float("nan")
-    return out
 
 
 def market_labels(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]) -> dict:
