@@ -4,7 +4,8 @@ scaling, and how well the prefilter agrees with the event engine.
 Run by hand:  python benchmarks/bench_engine.py [--assets 11] [--bars 200000] [--threads 2]
               [--agreement 500] [--keep 200]
 --threads N measures 1, 2, 4, ... N threads in one process and prints the per-core efficiency
-(throughput per core against one thread).
+(throughput per core against one thread), then how evenly 2 ... 64 threads would share the grid's
+jobs (from the work each job really did: engine/work_plan.py against prange's contiguous split).
 Throughput is bar-evaluations (bars x combinations, all assets) per second per core. Agreement:
 Spearman rank correlation of each score between the prefilter (simplified costs) and the event
 engine (full costs) over random combinations, and how many of the engine's top 50 (by
@@ -14,6 +15,7 @@ sharpe_mean) are in the prefilter's top `keep`.
 from __future__ import annotations
 
 import argparse
+import heapq
 import itertools
 import resource
 import time
@@ -27,9 +29,10 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data import generate
-from scalper_tune.engine import prefilter
+from scalper_tune.engine import prefilter, work_plan
 from scalper_tune.engine.backtest import run_symbol
 from scalper_tune.features.compute import compute_market
+from scalper_tune.workflow.screen import chunk_members
 
 SPACE = "search_spaces/scalper_grid.yaml"
 
@@ -46,6 +49,43 @@ def engine_states(market, features, params, costs, account):
     capital = account / len(market.symbols)
     return np.stack([run_symbol(market, s, features[s], params, costs, capital).state
                      for s in market.symbols])[None]
+
+
+def balance(shared, combos, threads: int) -> None:
+    """How evenly N threads would share the grid, from the steps each (combination, asset) job
+    really took: the work plan's lanes against prange's contiguous pieces (the split before the
+    plan). Efficiency here is mean over max lane work: the best per-core efficiency that sharing
+    allows, memory and clock effects aside. It needs no N-core machine."""
+    work = prefilter.evaluate(shared, combos, threads=threads).work
+    ptr, _, group_of = prefilter._candidates(shared, combos)
+    print(f"  work balance over {work.size:,} jobs ({int(work.sum()):,} steps; "
+          f"coefficient of variation {work.std() / work.mean():.2f}):")
+    for lanes in (2, 4, 8, 16, 32, 64):
+        p = work_plan.plan(group_of, ptr, len(shared.symbols), lanes)
+        print(f"    {lanes:3d} threads: contiguous pieces "
+              f"{work_plan.contiguous_makespan(work, lanes):.2f}, "
+              f"work plan {work_plan.plan_makespan(p, work):.2f}")
+    per_combo = work.sum(axis=1).astype(float)
+    print("  Phase 1 trials (chunks of `chunk_size` combinations, handed by Ray to whichever of "
+          "N one-thread trial slots is free):")
+    for size in (1024, 256):
+        n_chunks = -(-len(per_combo) // size)
+        contiguous = [per_combo[c * size:(c + 1) * size].sum() for c in range(n_chunks)]
+        shuffled = [per_combo[chunk_members(len(per_combo), c, size)].sum()
+                    for c in range(n_chunks)]
+        print(f"    chunk_size {size} ({n_chunks} chunks): "
+              + ", ".join(f"{slots} slots {trial_efficiency(contiguous, slots):.2f} -> "
+                          f"{trial_efficiency(shuffled, slots):.2f}" for slots in (4, 8, 16))
+              + " (contiguous slices of the grid -> chunks as the pipeline makes them)")
+
+
+def trial_efficiency(chunk_work: list[float], slots: int) -> float:
+    """Share of `slots` busy until the last chunk ends, chunks taken in order by the first free
+    slot (how Tune runs a grid of trials)."""
+    free = [0.0] * slots
+    for w in chunk_work:
+        heapq.heappush(free, heapq.heappop(free) + w)
+    return sum(chunk_work) / (slots * max(free))
 
 
 def main() -> None:
@@ -73,6 +113,7 @@ def main() -> None:
         single = single or rate
         print(f"  prefilter, {threads:3d} thread(s): {el:7.2f} s, {rate:.2e} bar-evals/s per core, "
               f"per-core efficiency {rate / single:.2f}")
+    balance(shared, combos, args.threads)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS {rss:.0f} MB (before the full grid: {rss0:.0f} MB)")
     for frac in (0.5, 1.0):

@@ -24,6 +24,7 @@ from scalper_tune.kernels.engine_nb import (N_REGIMES, S_BARS_IN_POS, S_EQUITY, 
                                             S_SUM_R4, S_SUM_RET, S_TRADES, S_WINS, S_WORST_RET)
 from scalper_tune.kernels.prefilter_nb import run_prefilter_nb
 from scalper_tune.kernels.threads import set_threads
+from scalper_tune.engine.work_plan import BLOCK_BARS, UNIT_JOBS, WorkPlan, plan
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,25 @@ def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
             group_of.to_numpy(dtype=np.int64))
 
 
-def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
-        account: float = 1000.0, threads: int = 1,
-        device: str = "cpu") -> tuple[pd.DataFrame, np.ndarray]:
-    """Evaluate every row of `combos` (complete parameter sets) on every asset, on the CPU
-    (`threads` Numba threads) or, with device "gpu", on the GPU (kernels/prefilter_cuda.py).
+@dataclass(frozen=True)
+class Evaluation:
+    """The prefilter's raw output: final states (n_combos x n_assets x N_STATE) and the steps
+    each (combination, asset) job took (n_combos x n_assets; its work), with the plan that
+    shared the jobs among threads (None on the GPU) and the sleeve capital."""
 
-    Returns (summary per combination, raw final states n_combos x n_assets x N_STATE)."""
+    states: np.ndarray
+    work: np.ndarray
+    plan: WorkPlan | None
+    capital: float
+
+
+def evaluate(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
+             account: float = 1000.0, threads: int = 1, device: str = "cpu",
+             block_bars: int = BLOCK_BARS, unit_jobs: int = UNIT_JOBS) -> Evaluation:
+    """Run every row of `combos` (complete parameter sets) on every asset, on the CPU
+    (`threads` Numba threads, jobs shared by engine/work_plan.py) or, with device "gpu", on
+    the GPU (kernels/prefilter_cuda.py). Results do not depend on threads, plan or device
+    (up to the GPU's last bits)."""
     if combos.empty:
         raise ConfigError("the prefilter got no combinations to evaluate.")
     window_index = {w: i for i, w in enumerate(shared.windows)}
@@ -147,18 +160,32 @@ def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel
     window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
     ptr, idx, group_of = _candidates(shared, combos)
     capital = account / len(shared.symbols)
-    kernel = run_prefilter_nb
+    inputs = (shared.open, shared.high, shared.low, shared.close, shared.start, shared.hs,
+              shared.volz, shared.imb, shared.allow, shared.cross, shared.regime, shared.left,
+              shared.z, shared.mu, shared.half_life, ptr, idx, window_of, group_of, params,
+              cost_vector(costs), capital)
     if device == "gpu":
-        from scalper_tune.kernels.prefilter_cuda import run_prefilter_cuda as kernel
-    else:
-        set_threads(threads)
-    states = kernel(shared.open, shared.high, shared.low, shared.close, shared.start,
-                    shared.hs, shared.volz, shared.imb, shared.allow, shared.cross,
-                    shared.regime, shared.left, shared.z, shared.mu, shared.half_life, ptr, idx,
-                    window_of, group_of, params, cost_vector(costs), capital)
+        from scalper_tune.kernels.prefilter_cuda import run_prefilter_cuda
+
+        states, work = run_prefilter_cuda(*inputs)
+        return Evaluation(states, work, None, capital)
+    lanes = set_threads(threads)
+    work_plan = plan(group_of, ptr, len(shared.symbols), lanes, unit_jobs)
+    states, work = run_prefilter_nb(*inputs, work_plan.jobs, work_plan.unit_ptr,
+                                    work_plan.lane_ptr, int(block_bars))
+    return Evaluation(states, work, work_plan, capital)
+
+
+def run(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = CostModel(),
+        account: float = 1000.0, threads: int = 1,
+        device: str = "cpu") -> tuple[pd.DataFrame, np.ndarray]:
+    """Evaluate every row of `combos` (see `evaluate`).
+
+    Returns (summary per combination, raw final states n_combos x n_assets x N_STATE)."""
+    ev = evaluate(shared, combos, costs, account, threads, device)
     lengths = np.diff(shared.start).astype(float)
-    return summarize(states, lengths, capital, account, shared.asset_bars_per_year,
-                     shared.regime_bars), states
+    return summarize(ev.states, lengths, ev.capital, account, shared.asset_bars_per_year,
+                     shared.regime_bars), ev.states
 
 
 def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: float,

@@ -53,7 +53,7 @@ def simulated() -> bool:
 @cuda.jit
 def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cross, regime, left,
                       z, mu, half_life, cand_ptr, cand_idx, window_of, group_of, params, c,
-                      capital, out):
+                      capital, out, work):
     job = cuda.grid(1)
     n_assets = start.shape[0] - 1
     if job >= params.shape[0] * n_assets:
@@ -68,8 +68,9 @@ def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cros
     cc = cuda.local.array(N_COSTS, float64)
     for i in range(N_COSTS):
         cc[i] = c[i]
-    _job(s, trade, a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross, regime, left,
-         z, mu, half_life, w, cand_idx, lo, hi, p, cc)
+    t, ci, steps = _job(s, trade, a0, n, 0, n, open_, high, low, close, hs[a], volz, imb, allow,
+                        cross, regime, left, z, mu, half_life, w, cand_idx, lo, hi, p, cc)
+    work[k, a] = steps
     for i in range(N_STATE):
         out[k, a, i] = s[i]
 
@@ -80,18 +81,20 @@ def run_prefilter_cuda(open_: np.ndarray, high: np.ndarray, low: np.ndarray, clo
                        left: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray,
                        cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
                        group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
-                       capital: float) -> np.ndarray:
-    """`prefilter_nb.run_prefilter_nb` on the GPU: the same arguments, the same final states
-    (n_combos x n_assets x N_STATE), copied back to the host."""
+                       capital: float) -> tuple[np.ndarray, np.ndarray]:
+    """`prefilter_nb.run_prefilter_nb` on the GPU: the same arguments but the work plan (one
+    thread per job: the GPU's scheduler balances them), the same final states
+    (n_combos x n_assets x N_STATE) and steps per job (n_combos x n_assets), on the host."""
     n_combos, n_assets = params.shape[0], start.shape[0] - 1
     jobs = n_combos * n_assets
     out = cuda.device_array((n_combos, n_assets, N_STATE), dtype=np.float64)
+    work = cuda.device_array((n_combos, n_assets), dtype=np.int64)
     if jobs == 0:
-        return out.copy_to_host()
+        return out.copy_to_host(), work.copy_to_host()
     arrays = [cuda.to_device(np.ascontiguousarray(x)) for x in (
         open_, high, low, close, start, hs, volz, imb, allow, cross, regime, left, z, mu,
         half_life, cand_ptr, cand_idx, window_of, group_of, params, c)]
     blocks = (jobs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    _prefilter_kernel[blocks, THREADS_PER_BLOCK](*arrays, float(capital), out)
+    _prefilter_kernel[blocks, THREADS_PER_BLOCK](*arrays, float(capital), out, work)
     cuda.synchronize()
-    return out.copy_to_host()
+    return out.copy_to_host(), work.copy_to_host()

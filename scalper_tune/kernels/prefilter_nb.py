@@ -21,28 +21,36 @@ from numba import njit, prange
 from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, new_state_nb, step_nb
 
 
-def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, open_: np.ndarray,
-             high: np.ndarray, low: np.ndarray, close: np.ndarray, hs: float, volz: np.ndarray,
-             imb: np.ndarray, allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
-             left: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray, w: int,
-             cand_idx: np.ndarray, lo: int, hi: int, p: np.ndarray, c: np.ndarray) -> None:
-    """One (combination, asset) job on state `s`: the step over the asset's entry candidates
-    cand_idx[lo:hi] and every bar with an open position or pending order. Plain Python compiled
-    twice: `job_nb` for the CPU, a CUDA device function in prefilter_cuda.py (one loop)."""
-    t = 0
-    ci = lo
-    while t < n:
+def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: int,
+             open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, hs: float,
+             volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, cross: np.ndarray,
+             regime: np.ndarray, left: np.ndarray, z: np.ndarray, mu: np.ndarray,
+             half_life: np.ndarray, w: int, cand_idx: np.ndarray, ci: int, hi: int,
+             p: np.ndarray, c: np.ndarray) -> tuple:
+    """One (combination, asset) job on state `s`, from bar t up to (not including) t_end: the
+    step over the asset's entry candidates cand_idx[ci:hi] and every bar with an open position
+    or pending order. Returns (the bar to resume at, n when the job is done; the candidate
+    cursor; the steps taken). Resuming at the returned bar and cursor with a later t_end is the
+    same as one call to the later t_end, so a job can advance block by block (cache blocking).
+    Plain Python compiled twice: `job_nb` for the CPU, a CUDA device function in
+    prefilter_cuda.py (one loop)."""
+    steps = 0
+    while t < t_end:
         if is_idle_nb(s):
             while ci < hi and cand_idx[ci] < t:
                 ci += 1
             if ci >= hi:
-                break
+                return n, ci, steps  # flat and no candidate left: nothing more can happen
             t = cand_idx[ci]
+            if t >= t_end:
+                return t, ci, steps  # the next candidate lies in a later block
         g = a0 + t
         step_nb(s, trade, t, open_[g], high[g], low[g], close[g], hs, np.nan, np.nan, z[w, g],
                 volz[g], imb[g], allow[g], mu[w, g], half_life[w, g], cross[g], regime[g],
                 left[g], hs, np.nan, np.nan, p, c)
+        steps += 1
         t += 1
+    return t, ci, steps
 
 
 job_nb = njit(cache=True)(job_loop)
@@ -50,8 +58,9 @@ job_nb = njit(cache=True)(job_loop)
 
 def job_layout(job: int, n_assets: int, start: np.ndarray, window_of: np.ndarray,
                group_of: np.ndarray, cand_ptr: np.ndarray) -> tuple:
-    """Job number -> (combination k, asset a, window row w, asset's first bar a0, its bars n,
-    its candidates cand_idx[lo:hi]). Plain Python compiled twice, like `job_loop`."""
+    """Job number (k * n_assets + a) -> (combination k, asset a, window row w, asset's first bar
+    a0, its bars n, its candidates cand_idx[lo:hi]). Plain Python compiled twice, like
+    `job_loop`."""
     k = job // n_assets
     a = job - k * n_assets
     g = group_of[k]
@@ -71,24 +80,67 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
                      half_life: np.ndarray,
                      cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
                      group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
-                     capital: float) -> np.ndarray:
-    """Final states (n_combos x n_assets x N_STATE) of every combination on every asset.
+                     capital: float, jobs: np.ndarray, unit_ptr: np.ndarray,
+                     lane_ptr: np.ndarray, block_bars: int) -> tuple:
+    """Final states (n_combos x n_assets x N_STATE) of every combination on every asset, and
+    the steps each job took (n_combos x n_assets: the work it did).
 
     cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
     bar's label for the per-regime statistics (-1: none); left: bars left in the bar's session
     (engine_nb; 0 for 24/7 symbols);
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
     group_of[k]: its candidate group g; cand_ptr[g * n_assets + a] .. cand_ptr[g * n_assets + a
-    + 1] indexes cand_idx."""
+    + 1] indexes cand_idx.
+
+    The work plan (engine/work_plan.py): lane l (one per thread, a balanced share of the work)
+    runs units unit_ptr[lane_ptr[l]] .. ; unit u is the jobs jobs[unit_ptr[u]:unit_ptr[u + 1]]
+    (job = k * n_assets + a), all on one asset and one candidate group. A unit's jobs advance
+    together through blocks of `block_bars` bars, so each block of the asset's arrays is read
+    from cache by all of them. Each lane owns its state and trade buffers; each job's final
+    state is written once."""
     n_combos = params.shape[0]
     n_assets = start.shape[0] - 1
     out = np.empty((n_combos, n_assets, N_STATE))
-    for job in prange(n_combos * n_assets):
-        k, a, w, a0, n, lo, hi = job_layout_nb(job, n_assets, start, window_of, group_of,
-                                               cand_ptr)
-        st = new_state_nb(capital)
-        trade = np.zeros(N_TRADE)
-        job_nb(st, trade, a0, n, open_, high, low, close, hs[a], volz, imb, allow, cross,
-               regime, left, z, mu, half_life, w, cand_idx, lo, hi, params[k], c)
-        out[k, a] = st
-    return out
+    work = np.zeros((n_combos, n_assets), dtype=np.int64)
+    width = 1
+    for u in range(unit_ptr.shape[0] - 1):
+        width = max(width, unit_ptr[u + 1] - unit_ptr[u])
+    for lane in prange(lane_ptr.shape[0] - 1):
+        fresh = new_state_nb(capital)
+        st = np.empty((width, N_STATE))
+        trade = np.empty((width, N_TRADE))
+        at = np.empty(width, dtype=np.int64)
+        cursor = np.empty(width, dtype=np.int64)
+        steps = np.zeros(width, dtype=np.int64)
+        for u in range(lane_ptr[lane], lane_ptr[lane + 1]):
+            j0 = unit_ptr[u]
+            m = unit_ptr[u + 1] - j0
+            k, a, w, a0, n, lo, hi = job_layout_nb(jobs[j0], n_assets, start, window_of,
+                                                   group_of, cand_ptr)
+            for i in range(m):
+                st[i] = fresh
+                trade[i] = 0.0
+                at[i] = 0
+                cursor[i] = lo
+                steps[i] = 0
+            b = 0
+            while b < n:
+                b_end = min(n, b + block_bars)
+                nxt = n
+                for i in range(m):
+                    if at[i] < b_end:
+                        k = jobs[j0 + i] // n_assets
+                        t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, open_, high,
+                                          low, close, hs[a], volz, imb, allow, cross, regime,
+                                          left, z, mu, half_life, w, cand_idx, cursor[i], hi,
+                                          params[k], c)
+                        at[i] = t
+                        cursor[i] = ci
+                        steps[i] += s
+                    nxt = min(nxt, at[i])
+                b = max(b_end, nxt)  # skip blocks where no job of the unit has anything to do
+            for i in range(m):
+                k = jobs[j0 + i] // n_assets
+                out[k, a] = st[i]
+                work[k, a] = steps[i]
+    return out, work

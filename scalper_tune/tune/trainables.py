@@ -18,7 +18,7 @@ from ray import tune
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.store import WorkStore, atomic_json, sub_key
 from scalper_tune.workflow.refine import evaluate_fold, objective, plateau_of
-from scalper_tune.workflow.screen import screen_chunk
+from scalper_tune.workflow.screen import chunk_members, screen_chunk
 
 FAIL = -1e6  # what Tune's schedulers and searchers get for a trial that cannot be judged
 
@@ -38,11 +38,12 @@ def _threads(n: int) -> None:
 def phase1_trainable(config: dict, folds=None, combos=None, exp=None, threads: int = 1,
                      chunk_size: int = 1024, out_dir: str = "", key: str = "",
                      attempt: str = "", device: str = "cpu") -> None:
-    """One chunk of the grid (a Tune trial) on `device`. `attempt` names the driver invocation,
-    so a resumed run can tell its own work from the trials Tune restored."""
+    """One chunk of the grid (a Tune trial; its rows: `chunk_members`) on `device`. `attempt`
+    names the driver invocation, so a resumed run can tell its own work from the trials Tune
+    restored."""
     _threads(threads)
     chunk = int(config["chunk"])
-    rows = combos.iloc[chunk * chunk_size:(chunk + 1) * chunk_size]
+    rows = combos.iloc[chunk_members(len(combos), chunk, chunk_size)]
     started = time.perf_counter()
     table, reused = WorkStore(out_dir).table(
         f"chunk_{chunk:05d}", key, lambda: screen_chunk(folds, rows, exp, threads, device))

@@ -35,6 +35,16 @@ def enumerate_grid(grid: Mapping[str, Sequence]) -> pd.DataFrame:
     return table
 
 
+def chunk_members(n_combos: int, chunk: int, chunk_size: int) -> np.ndarray:
+    """Row positions (ascending) of chunk `chunk` among `n_combos` grid rows: a slice of a
+    fixed shuffle of the grid (seed 0, the same in every process), so that chunks mix the
+    grid's keys alike and take about the same time. Contiguous slices of the grid's order differ
+    several-fold (the slowest one holds the other trial slots idle), and a stride would repeat
+    the period of the grid's inner keys."""
+    order = np.random.default_rng(0).permutation(n_combos)
+    return np.sort(order[chunk * chunk_size:(chunk + 1) * chunk_size])
+
+
 def screen_chunk(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame, exp: Experiment,
                  threads: int = 1, device: str = "cpu") -> pd.DataFrame:
     """One chunk of the grid: per-fold columns, pooled sums and the judged figures per row

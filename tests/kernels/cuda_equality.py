@@ -35,7 +35,9 @@ def main() -> None:
         shared = prefilter.prepare(m, compute_market(m, spec), [20, 40])
         cpu, _ = prefilter.run(shared, rows)
         gpu, _ = prefilter.run(shared, rows, device="gpu")
-        out[name] = {"cpu": cpu.to_dict("list"), "gpu": gpu.to_dict("list")}
+        steps = {d: prefilter.evaluate(shared, rows, threads=2, device=d).work.tolist()
+                 for d in ("cpu", "gpu")}  # the same steps: the same loop, block by block or not
+        out[name] = {"cpu": cpu.to_dict("list"), "gpu": gpu.to_dict("list"), "steps": steps}
     json.dump(out, sys.stdout)
 
 

@@ -26,6 +26,8 @@ def test_gpu_prefilter_equals_cpu_prefilter_under_the_simulator():
     for case in ("book", "no_book"):
         cpu, gpu = result[case]["cpu"], result[case]["gpu"]
         assert sum(cpu["trades"]) > 0, case  # the case trades
+        steps = result[case]["steps"]  # one loop: the CPU's block-by-block lanes, the GPU's
+        assert steps["gpu"] == steps["cpu"] and np.sum(steps["cpu"]) > 0, case  # one pass
         for column in INTEGER:
             assert gpu[column] == cpu[column], (case, column)
         for column in CLOSE:
