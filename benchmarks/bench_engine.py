@@ -57,7 +57,10 @@ def balance(shared, combos, threads: int) -> None:
     plan). Efficiency here is mean over max lane work: the best per-core efficiency that sharing
     allows, memory and clock effects aside. It needs no N-core machine."""
     work = prefilter.evaluate(shared, combos, threads=threads).work
-    ptr, _, group_of = prefilter._candidates(shared, combos)
+    if work.sum() == 0:
+        print("  work balance: no job took a step (too few bars past the features' warm-up)")
+        return
+    ptr, _, group_of = prefilter.entry_candidates(shared, combos)
     print(f"  work balance over {work.size:,} jobs ({int(work.sum()):,} steps; "
           f"coefficient of variation {work.std() / work.mean():.2f}):")
     for lanes in (2, 4, 8, 16, 32, 64):

@@ -38,8 +38,9 @@ class WalkForwardSpec:
 
 @dataclass(frozen=True)
 class Phase1Spec:
-    """chunk_size: combinations per Tune trial (chunk c holds every n-th combination from c on,
-    so chunks take about the same time; for many trial slots, keep chunks >= 3 x slots);
+    """chunk_size: combinations per Tune trial (a slice of a fixed shuffle of the grid, so chunks
+    take about the same time: workflow/screen.chunk_members; on many trial slots keep at least
+    3 chunks per slot);
     keep_top: combinations the event engine confirms;
     device: where the screen's kernel runs: "cpu", "gpu" (numba.cuda; an error without one) or
     "auto" (the GPU when one is usable, else the CPU); gpus_per_trial: the GPU share a Phase 1

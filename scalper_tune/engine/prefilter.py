@@ -107,7 +107,7 @@ def regime_counts(labels: np.ndarray) -> np.ndarray:
     return np.bincount(lab[(lab >= 0) & (lab < N_REGIMES)], minlength=N_REGIMES)[:N_REGIMES]
 
 
-def _candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
+def entry_candidates(shared: SharedArrays, combos: pd.DataFrame) -> tuple:
     """CSR lists of the bars where a combination could enter, one list per distinct
     (z_window, entry_z, vol_z_min) and asset: |z| >= entry_z, vol z >= vol_z_min, mask allows.
     Returns (ptr, idx, group of each combination)."""
@@ -158,7 +158,7 @@ def evaluate(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = Cost
         raise ConfigError(f"z_window {missing}: not among the prepared windows {shared.windows}.")
     params = np.vstack([param_vector(row) for row in combos.to_dict("records")])
     window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
-    ptr, idx, group_of = _candidates(shared, combos)
+    ptr, idx, group_of = entry_candidates(shared, combos)
     capital = account / len(shared.symbols)
     inputs = (shared.open, shared.high, shared.low, shared.close, shared.start, shared.hs,
               shared.volz, shared.imb, shared.allow, shared.cross, shared.regime, shared.left,

@@ -109,15 +109,17 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
         fresh = new_state_nb(capital)
         st = np.empty((width, N_STATE))
         trade = np.empty((width, N_TRADE))
+        combo = np.empty(width, dtype=np.int64)
         at = np.empty(width, dtype=np.int64)
         cursor = np.empty(width, dtype=np.int64)
         steps = np.zeros(width, dtype=np.int64)
         for u in range(lane_ptr[lane], lane_ptr[lane + 1]):
             j0 = unit_ptr[u]
             m = unit_ptr[u + 1] - j0
-            k, a, w, a0, n, lo, hi = job_layout_nb(jobs[j0], n_assets, start, window_of,
+            _, a, w, a0, n, lo, hi = job_layout_nb(jobs[j0], n_assets, start, window_of,
                                                    group_of, cand_ptr)
             for i in range(m):
+                combo[i] = jobs[j0 + i] // n_assets
                 st[i] = fresh
                 trade[i] = 0.0
                 at[i] = 0
@@ -129,18 +131,16 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
                 nxt = n
                 for i in range(m):
                     if at[i] < b_end:
-                        k = jobs[j0 + i] // n_assets
                         t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, open_, high,
                                           low, close, hs[a], volz, imb, allow, cross, regime,
                                           left, z, mu, half_life, w, cand_idx, cursor[i], hi,
-                                          params[k], c)
+                                          params[combo[i]], c)
                         at[i] = t
                         cursor[i] = ci
                         steps[i] += s
                     nxt = min(nxt, at[i])
                 b = max(b_end, nxt)  # skip blocks where no job of the unit has anything to do
             for i in range(m):
-                k = jobs[j0 + i] // n_assets
-                out[k, a] = st[i]
-                work[k, a] = steps[i]
+                out[combo[i], a] = st[i]
+                work[combo[i], a] = steps[i]
     return out, work
