@@ -16,8 +16,8 @@ __all__ = ["Dataset", "ResumableASHA", "RunResult", "__version__", "run_experime
            "search_space", "trainable"]
 
 _API = {"trainable": "scalper_tune.tune.api", "search_space": "scalper_tune.tune.asha",
-        "ResumableASHA": "scalper_tune.tune.asha", "run_experiment": "scalper_tune.tune.pipeline",
-        "RunResult": "scalper_tune.tune.pipeline", "Dataset": "scalper_tune.workflow.dataset"}
+        "ResumableASHA": "scalper_tune.tune.asha", "run_experiment": "scalper_tune.tune.launch",
+        "RunResult": "scalper_tune.pipeline", "Dataset": "scalper_tune.workflow.dataset"}
 
 
 def __getattr__(name: str):

@@ -174,10 +174,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         market = load(exp.data)
         check(exp, market, refine_windows(loaded.space))
         check_writable(exp.output.runs_dir, "output.runs_dir")
-    from scalper_tune.tune.pipeline import run_experiment
+    if args.executor == "local" and args.address:
+        raise UsageError("--address: the local executor runs without Ray; drop --address or "
+                         "use --executor ray.")
+    from scalper_tune.tune.launch import run_experiment
 
     run_experiment(loaded, resume=resume or None, address=args.address, verbose=args.verbose,
-                   market=market)
+                   market=market, executor=args.executor)
     return 0
 
 
@@ -583,6 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN_DIR",
                      help="continue the latest (or the named) run of this experiment")
     run.add_argument("--address", help="address of an existing Ray cluster (default: local Ray)")
+    run.add_argument("--executor", choices=("ray", "local"), default="ray",
+                     help="ray: phases as Ray Tune trials (default; clusters, node failures); "
+                          "local: in this process without Ray (one machine, same results)")
     run.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
     run.set_defaults(func=_cmd_run)
 

@@ -212,13 +212,13 @@ class PipelineTracker:
         self.t.log(self.t.parent, metrics={"pbo": pbo, **self._timing(timings, "phase2")})
         self._done("phase2")
 
-    def phase3_and_finalists(self, phase2, phase3, test, prep, ctx, timings, best) -> None:
+    def phase3_and_finalists(self, phase2, phase3, test, prep, exp, timings, best) -> None:
         """The stress table, one run per finalist (figures named by segment, the validation
         equity curve, drawdown and regime plots, its stress rows), the chosen configuration on
         the parent run."""
         if not self._once("phase3"):
             return
-        exp = ctx.exp
+
         run = self.t.open_child("phase3", tags={"phase": "phase3", "segment": "validation"})
         self.t.log(run, metrics=self._timing(timings, "phase3"))
         paths = [self.folder.path / n for n in ("phase3.parquet", "test.parquet")

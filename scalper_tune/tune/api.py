@@ -35,15 +35,15 @@ from ray import tune
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import WalkForwardSpec
-from scalper_tune.config.strategy_params import default_params
 from scalper_tune.engine import prefilter
 from scalper_tune.tune.asha import ResumableASHA, search_space
-from scalper_tune.tune.pipeline import RunResult, run_experiment
+from scalper_tune.pipeline import RunResult
+from scalper_tune.pipeline.work import refine_trial
 from scalper_tune.tune.ray_connect import init_ray
-from scalper_tune.tune.trainables import tune_value
+from scalper_tune.tune.launch import run_experiment
 from scalper_tune.workflow.dataset import Dataset
 from scalper_tune.workflow.prepare import Prepared, prepare
-from scalper_tune.workflow.refine import evaluate_fold, fold_order, objective
+from scalper_tune.workflow.refine import fold_order
 
 __all__ = ["Dataset", "ResumableASHA", "RunResult", "run_experiment", "search_space",
            "trainable"]
@@ -88,21 +88,9 @@ def _folds(prep: Prepared, window: int) -> list[prefilter.SharedArrays]:
 
 
 def _trial(config: dict, prep: Prepared = None, order=None, threads: int = 1) -> None:
-    from scalper_tune.kernels.threads import set_threads
-
-    set_threads(threads)
-    params = dict(default_params(), **config)
-    folds = _folds(prep, int(params["z_window"]))
-    done: dict[int, dict] = {}
-    history: dict[str, float] = {}
-    for i, f in enumerate(order):
-        done[f] = evaluate_fold(folds[f], params, prep.experiment, threads)
-        result = objective(done, len(order), prep.experiment, prep.market.bars_per_year(),
-                           float("nan"))
-        history[f"robustness_at_{i + 1}"] = result["robustness"]
-        history[f"objective_at_{i + 1}"] = tune_value(result["robustness"])
-        tune.report({"robustness": result["robustness"],
-                     "objective": tune_value(result["robustness"]), "fold": f,
-                     "folds_done": i + 1, "trades": result["trades"],
-                     "consistency": result["consistency"], "reason": result["reason"],
-                     **history})
+    payload = dict(folds=lambda params: _folds(prep, int(params["z_window"])), order=order,
+                   exp=prep.experiment, grid=None, phase1=None, threads=threads, out_dir=None,
+                   key="", attempt="")
+    for report in refine_trial(payload, config):
+        tune.report({k: v for k, v in report.items()
+                     if k not in ("plateau", "reused_folds", "attempt", "folds_order")})

@@ -20,6 +20,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from scalper_tune.config.search_space import Range, load_search_space
 from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.pipeline.study import export_study as write_study
 from scalper_tune.workflow.prepare import refine_windows
 
 
@@ -93,11 +94,4 @@ def export_study(tune_dir: Path, db_path: Path) -> int:
     searcher = OptunaSearch()
     searcher.restore_from_dir(str(tune_dir))
     study = searcher._ot_study  # noqa: SLF001 - OptunaSearch keeps its study here (Ray 2.60)
-    tmp = db_path.with_name(f".{db_path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
-    optuna.create_study(storage=storage, study_name="refine",
-                        direction=study.direction).add_trials(study.trials)
-    storage.engine.dispose()
-    tmp.replace(db_path)
-    return len(study.trials)
+    return write_study(study, db_path)

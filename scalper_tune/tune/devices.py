@@ -8,31 +8,9 @@ import logging
 import ray
 
 from scalper_tune.config.pipeline_spec import Phase1Spec
-from scalper_tune.errors import ConfigError
+from scalper_tune.pipeline.devices import check_device
 
 log = logging.getLogger("scalper_tune.run")
-
-
-def gpu_usable() -> bool:
-    """numba.cuda sees a GPU (or runs the CUDA simulator) in this process."""
-    try:
-        from scalper_tune.kernels.prefilter_cuda import available
-    except Exception:  # numba's CUDA target cannot load (no toolkit at all)
-        return False
-    return available()
-
-
-def check_device(spec: Phase1Spec) -> bool:
-    """Whether Phase 1 runs on the GPU; `device: gpu` without one is a ConfigError (checked
-    before any work starts)."""
-    if spec.device == "cpu":
-        return False
-    usable = gpu_usable()
-    if spec.device == "gpu" and not usable:
-        raise ConfigError("phase1.device: gpu, but numba.cuda finds no usable GPU here; install "
-                          "the GPU extra (pip install -e \".[gpu]\") on a machine with an NVIDIA "
-                          "GPU and driver, or set phase1.device: auto or cpu.")
-    return usable
 
 
 def phase1_device(spec: Phase1Spec) -> tuple[str, float]:

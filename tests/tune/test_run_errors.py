@@ -144,7 +144,7 @@ def test_params_file_with_missing_keys(cli, tmp_path, command):
 
 def test_resume_refuses_a_changed_experiment_or_changed_data(earlier_work):
     from scalper_tune.config import load_experiment
-    from scalper_tune.tune.run_folder import result_settings
+    from scalper_tune.pipeline.run_folder import result_settings
 
     folder = earlier_work
     (folder / "exp.yaml").write_text(yaml.safe_dump(_smoke()))

@@ -1,38 +1,38 @@
-"""`run_experiment`: data -> features -> Phase 1 (grid screen + event-engine confirmation) ->
-refinement (Optuna + ASHA) -> Phase 2 (robustness on train + validation) -> Phase 3 (stress on
-validation) -> the choice -> the test segment (reported once) -> best_config.yaml. Each phase is
-a Ray Tune experiment whose table is written atomically into the run folder; everything is
-logged to MLflow. Progress goes to the `scalper_tune.run` logger (and an optional callback);
-nothing is printed here.
+"""`run_pipeline`: the honest chain of one run, Ray-free. Data -> features -> Phase 1 (grid
+screen + event-engine confirmation) -> refinement (TPE + ASHA) -> Phase 2 (robustness on train +
+validation) -> Phase 3 (stress on validation) -> the choice -> the test segment (reported once)
+-> the regime switcher's decision -> the strategy bundle and best_config.yaml -> the summary.
+
+Where the jobs run is the `Executor`'s business (in process, or Ray Tune trials), what is
+recorded the `Tracker`'s (MLflow, or nothing). Each table is written atomically into the run
+folder, so a resumed run reads what was done. Progress goes to the `scalper_tune.run` logger.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from scalper_tune.config.experiment import LoadedExperiment, load_experiment
+from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.data import load
 from scalper_tune.data.market import MarketData
-from scalper_tune.errors import Interrupted
+from scalper_tune.pipeline import phases
+from scalper_tune.pipeline.devices import check_device
+from scalper_tune.pipeline.executor import Executor
+from scalper_tune.pipeline.phases import RunContext
+from scalper_tune.pipeline.run_folder import RunFolder, result_settings
+from scalper_tune.pipeline.tracker import Tracker
 from scalper_tune.store import work_key
-from scalper_tune.tracking.pipeline_log import open_store
-from scalper_tune.tune import phases
-from scalper_tune.tune.phases import RunContext
-from scalper_tune.tune.run_folder import RunFolder, result_settings
-from scalper_tune.tune.tuner import init_ray
 from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
 from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
 from scalper_tune.workflow.bundle import bundle_dict, write_bundle
-from scalper_tune.tune.devices import check_device
 from scalper_tune.workflow.bundle_models import fit_models
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, figures, finalists
@@ -62,86 +62,47 @@ class RunResult:
         return None if self.best is None else dict(self.best["params"])
 
 
-class _Forward(logging.Handler):
-    def __init__(self, callback: Callable[[str], None]):
-        super().__init__(logging.INFO)
-        self.callback = callback
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.callback(record.getMessage())
-
-
-@contextlib.contextmanager
-def _progress(callback: Callable[[str], None] | None):
-    logger = logging.getLogger("scalper_tune")
-    handler = _Forward(callback) if callback is not None else None
-    old = logger.level
-    if handler is not None:
-        logger.addHandler(handler)
-        if logger.getEffectiveLevel() > logging.INFO:
-            logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        if handler is not None:
-            logger.removeHandler(handler)
-            logger.setLevel(old)
-
-
-def run_experiment(experiment: str | Path | LoadedExperiment, *, resume: str | bool | None = None,
-                   address: str | None = None, verbose: bool = False,
-                   progress: Callable[[str], None] | None = None,
-                   market: MarketData | None = None) -> RunResult:
-    """Run (or, with `resume` = True or a run folder, continue) every phase of an experiment
-    (a YAML path or a loaded experiment) on a local Ray or the cluster at `address`.
-    `progress` receives each progress line; they also go to the `scalper_tune.run` logger.
-    `market`: the experiment's data when already loaded (else it is loaded here)."""
-    loaded = (experiment if isinstance(experiment, LoadedExperiment)
-              else load_experiment(experiment))
-    with _progress(progress):
-        started = time.perf_counter()
-        folder, market, store = _open(loaded, resume, address, verbose, market)
-        log.info(f"run folder {folder.path}")
-        try:
-            return _run(loaded, folder, market, store, started, verbose)
-        except KeyboardInterrupt:
-            raise Interrupted(f"interrupted; finished work is kept. Continue with: python -m "
-                              f"scalper_tune run {loaded.path} --resume {folder.path}") from None
-
-
-def _open(loaded: LoadedExperiment, resume, address: str | None, verbose: bool,
-          market: MarketData | None = None):
-    """Every check that can refuse the run, before a run folder exists: the resume's folder and
-    tables, the data (bad rows, too little of it), the cluster, the MLflow store."""
+def check_inputs(loaded: LoadedExperiment, resume: str | bool | None = None,
+                 market: MarketData | None = None) -> tuple[RunFolder | None, MarketData]:
+    """Every check of the user's input that can refuse a run before a run folder exists:
+    `phase1.device`, the resumed folder and its tables, the data (bad rows, a change since the
+    resumed run began, too little of it). Returns (the resumed folder or None, the market)."""
     exp = loaded.experiment
-    check_device(exp.phase1)  # phase1.device: gpu on a machine without one
+    check_device(exp.phase1)
     folder = None
     if resume:
         folder = RunFolder.open(loaded, resume)
         folder.check_tables()
     market = market if market is not None else load(exp.data)
-    data_hash = market.content_hash()
     if folder is not None:
-        folder.check_data(data_hash)
+        folder.check_data(market.content_hash())
     check(exp, market, refine_windows(loaded.space))
-    init_ray(address or exp.ray.address, verbose)
-    store = open_store(exp)
+    return folder, market
+
+
+def open_folder(loaded: LoadedExperiment, folder: RunFolder | None,
+                market: MarketData) -> RunFolder:
+    """The resumed folder, or a new one recording the data's hash."""
     if folder is None:
         folder = RunFolder.open(loaded, None)
-        folder.check_data(data_hash)
-    return folder, market, store
+        folder.check_data(market.content_hash())
+    return folder
 
 
-def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: float,
-         verbose: bool) -> RunResult:
+def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder,
+                 executor: Executor, tracker: Tracker, *,
+                 started: float | None = None) -> RunResult:
+    """Every phase of the experiment on `market`, in `folder` (a new or a resumed run folder),
+    jobs on `executor`, records to `tracker`. `started`: the run's start (perf_counter) for
+    the data step's wall time."""
+    started = time.perf_counter() if started is None else started
     exp = loaded.experiment
     prep = prepare(exp, market, refine_windows(loaded.space), space=loaded.space,
                    regimes_file=folder.path / "regimes.npz")
-    ctx = RunContext(loaded, folder, prep, verbose,
+    ctx = RunContext(loaded, folder, prep, executor,
                      run_key=work_key(prep.data_hash, result_settings(loaded)))
     t = ctx.timings
     t["data_wall_s"] = time.perf_counter() - started
-    tracker = folder.tracker(exp, prep.data_hash, store)
     tracker.dataset(market, prep.data_hash, exp)
     tracker.regimes(prep.regimes.report, prep.regimes.evaluation, exp.regime,
                     prep.regimes.gate_edges)
@@ -180,7 +141,7 @@ def _run(loaded: LoadedExperiment, folder: RunFolder, market, store, started: fl
                  fit_models(exp, prep.market, prep.features))
     best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
-    tracker.phase3_and_finalists(phase2, phase3, test, prep, ctx, t, best)
+    tracker.phase3_and_finalists(phase2, phase3, test, prep, exp, t, best)
     text = summary(phase1, phase2, phase3, test, pbo, exp, folder.path, t)
     text += "\n" + switching_line(switcher, chosen)
     text += ("\n" + f"best config: {folder.path / 'best_config.yaml'}\n"
@@ -228,7 +189,7 @@ def _why_phase1(phase1: pd.DataFrame, exp) -> str:
             f"the train folds (the most any made: {most})")
 
 
-def _nothing(ctx: RunContext, tracker, tables: dict, why: str) -> RunResult:
+def _nothing(ctx: RunContext, tracker: Tracker, tables: dict, why: str) -> RunResult:
     """Nothing could be judged: the tables so far, no best_config.yaml, exit 0."""
     text = (f"nothing to choose: {why}. The tables are in {ctx.folder.path}; no best_config.yaml "
             "was written. Give more data, widen the grid, or lower filters.min_trades.")

@@ -1,6 +1,6 @@
-"""Each phase of a run as a Ray Tune experiment: what goes into the object store, the trials, and
-the phase's table written atomically into the run folder. The phase logic itself is in
-`scalper_tune.workflow` (Ray-free); this module only runs it through Tune.
+"""Each phase of a run on an executor: what the jobs are, what they share, and the phase's table
+written atomically into the run folder. The phase logic itself is in `scalper_tune.workflow`;
+how jobs run (in process, or as Ray Tune trials) is the executor's (pipeline/executor.py).
 """
 
 from __future__ import annotations
@@ -13,23 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from ray import tune
-from ray.tune import TuneConfig
-from ray.tune.search import ConcurrencyLimiter
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
-from scalper_tune.store import sub_key
-from scalper_tune.tune.asha import ResumableASHA, export_study, make_searcher, tune_space
-from scalper_tune.tune.run_folder import RunFolder
-from scalper_tune.tune.devices import phase1_device
-from scalper_tune.tune.trainables import (chunk_table, job_trainable, phase1_trainable,
-                                          read_jobs, refine_trainable)
-from scalper_tune.tune.tuner import last_results, run_phase
+from scalper_tune.pipeline.executor import Asha, Executor, MapPhase, SearchPhase, TrialRecord
+from scalper_tune.pipeline.run_folder import RunFolder
+from scalper_tune.pipeline.work import (chunk_table, phase1_chunk, read_jobs, refine_trial,
+                                        stored_job)
+from scalper_tune.store import WorkStore, sub_key
 from scalper_tune.workflow import candidates as cand
 from scalper_tune.workflow.choose import finalists
+from scalper_tune.workflow.evaluation import judge
 from scalper_tune.workflow.prepare import Prepared
-from scalper_tune.workflow.refine import fold_order
+from scalper_tune.workflow.refine import as_table, fold_order
 from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen,
                                           plain, row_params)
 from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
@@ -44,29 +40,23 @@ class RunContext:
     loaded: LoadedExperiment
     folder: RunFolder
     prep: Prepared
-    verbose: bool
+    executor: Executor
     run_key: str  # hash of the data and the whole experiment: part of every stored work key
     timings: dict = field(default_factory=dict)
-    # this driver invocation (trials report it: a resume tells its own work from restored trials)
+    # this driver invocation (jobs report it: a resume tells its own work from restored work)
     attempt: str = field(default_factory=lambda: f"{os.getpid()}-{time.time_ns()}")
 
     @property
     def exp(self):
         return self.loaded.experiment
 
-    def run(self, name: str, trainable, param_space: dict, total: int, metric: str,
-            make_config=None, label: str | None = None, gpus: float = 0.0):
-        exp = self.exp
-        config = make_config or (lambda: TuneConfig(
-            metric=metric, mode="max", reuse_actors=True,
-            max_concurrent_trials=exp.ray.max_concurrent))
-        return run_phase(name, trainable, param_space, self.folder.path / "tune", config,
-                         exp.ray.cpus_per_trial, exp.ray.max_failures, total, metric,
-                         self.verbose, label=label, gpus_per_trial=gpus)
+    @property
+    def threads(self) -> int:
+        return self.executor.job_threads(self.exp.ray)
 
 
 def phase1(ctx: RunContext) -> pd.DataFrame:
-    """The grid screen (chunks as Tune trials), then plateau and confirmation on the driver."""
+    """The grid screen (chunks as jobs), then plateau and confirmation on the driver."""
     exp, space, prep = ctx.exp, ctx.loaded.space, ctx.prep
     if ctx.folder.has("phase1.parquet"):
         log.info("phase1: done earlier, read from disk")
@@ -78,16 +68,15 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
     key = sub_key(ctx.run_key, space.grid, size)
     out_dir = ctx.folder.path / "phase1_chunks"
     folds = prep.folds()
-    device, gpus = phase1_device(exp.phase1)
-    trainable = tune.with_parameters(
-        phase1_trainable, folds=folds, combos=combos, exp=exp, threads=exp.ray.cpus_per_trial,
-        chunk_size=size, out_dir=str(out_dir), key=key, attempt=ctx.attempt, device=device)
-    tune_started = time.perf_counter()
-    grid = ctx.run("phase1", trainable, {"chunk": tune.grid_search(list(range(n_chunks)))},
-                   n_chunks, "best_robustness", label="train robustness", gpus=gpus)
+    device, gpus = ctx.executor.phase1_device(exp.phase1)
+    payload = dict(folds=folds, combos=combos, exp=exp, threads=ctx.threads, chunk_size=size,
+                   out_dir=str(out_dir), key=key, attempt=ctx.attempt, device=device)
+    reports = ctx.executor.map(MapPhase("phase1", phase1_chunk, payload,
+                                        [{"chunk": c} for c in range(n_chunks)],
+                                        "best_robustness", label="train robustness", gpus=gpus))
     t = ctx.timings
-    t["phase1_tune_wall_s"] = time.perf_counter() - tune_started
-    frame = last_results(grid)
+    t["phase1_tune_wall_s"] = time.perf_counter() - started
+    frame = pd.DataFrame(reports)
     t["phase1_kernel_s"] = float(frame["kernel_s"].sum())
     t["phase1_bar_evals"] = float(frame["bar_evals"].sum())
     count_work(t, "phase1", "chunks", frame, ctx.attempt, np.ones(len(frame)),
@@ -109,7 +98,7 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
 
 
 def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
-    """Optuna TPE + ResumableASHA around the best confirmed cell, on the train robustness."""
+    """Seeded TPE + one-bracket ASHA around the best confirmed cell, on the train robustness."""
     exp, space, prep = ctx.exp, ctx.loaded.space, ctx.prep
     if ctx.folder.has("refine.parquet"):
         log.info("refine: done earlier, read from disk")
@@ -122,35 +111,23 @@ def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
                                      ascending=[False, True]).iloc[0]
     fixed = {k: plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
     start_point = {k: plain(best_row[k]) for k in space.refine}
-    param_space = dict(fixed, **tune_space(space.refine, prep.windows))
     folds = prep.folds()
-    order = fold_order(len(folds), exp.seed)
-
-    def make_config() -> TuneConfig:
-        return TuneConfig(
-            metric="objective", mode="max",
-            # one trial at a time: TPE's next suggestion depends on every finished trial
-            search_alg=ConcurrencyLimiter(make_searcher(exp.seed, start_point), max_concurrent=1),
-            scheduler=ResumableASHA(time_attr="folds_done", max_t=len(folds),
-                                    grace_period=min(exp.refine.grace_folds, len(folds)),
-                                    reduction_factor=exp.refine.reduction_factor),
-            num_samples=exp.refine.trials, reuse_actors=True)
-
-    lookup = phase1_table[list(space.grid) + ["robustness_raw"]]
-    trainable = tune.with_parameters(refine_trainable, folds=folds, order=order, exp=exp,
-                                     grid=space.grid, phase1=lookup,
-                                     threads=exp.ray.cpus_per_trial,
-                                     out_dir=str(ctx.folder.path / "refine_trials"),
-                                     key=ctx.run_key, attempt=ctx.attempt)
-    results = ctx.run("refine", trainable, param_space, exp.refine.trials, "robustness",
-                      make_config=make_config, label="train robustness")
-    export_study(ctx.folder.path / "tune" / "refine", ctx.folder.path / "optuna.db")
-    table = refine_table(results, fixed, ctx)
+    payload = dict(folds=folds, order=fold_order(len(folds), exp.seed), exp=exp,
+                   grid=space.grid, phase1=phase1_table[list(space.grid) + ["robustness_raw"]],
+                   threads=ctx.threads, out_dir=str(ctx.folder.path / "refine_trials"),
+                   key=ctx.run_key, attempt=ctx.attempt)
+    asha = Asha("folds_done", len(folds), min(exp.refine.grace_folds, len(folds)),
+                exp.refine.reduction_factor)
+    records = ctx.executor.search(SearchPhase(
+        "refine", refine_trial, payload, fixed, space.refine, prep.windows, start_point,
+        exp.seed, exp.refine.trials, asha, ctx.folder.path / "optuna.db",
+        label="train robustness"))
+    table = refine_table(records, fixed, ctx)
     ctx.folder.write_table(table, "refine.parquet")
     t = ctx.timings
     t["refine_wall_s"] = time.perf_counter() - started
-    frame = last_results(results)
-    t["refine_kernel_s"] = float(frame["time_total_s"].sum())
+    frame = pd.DataFrame([r.metrics for r in records])
+    t["refine_kernel_s"] = float(frame["time_s"].sum())
     count_work(t, "refine", "folds", frame, ctx.attempt, frame["folds_done"],
                frame["reused_folds"])
     t["refine_bar_evals"] = float(table["folds_done"].sum()) * folds[0].bars
@@ -163,34 +140,33 @@ def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
+def refine_table(records: list[TrialRecord], fixed: dict, ctx: RunContext) -> pd.DataFrame:
     """refine.parquet: one row per trial, its parameters, robustness (NaN when not judged, with
     the reason) and its stored per-fold results, ordered by robustness."""
-    from scalper_tune.store import WorkStore
-    from scalper_tune.workflow.refine import as_table, objective
-    from scalper_tune.workflow.evaluation import judge
-
     exp = ctx.exp
     store = WorkStore(ctx.folder.path / "refine_trials")
     rows = []
-    for r in results:
+    for r in records:
         params = {k: plain(v) for k, v in dict(fixed, **r.config).items()}
         full = dict({k: PARAMS[k].default for k in PARAM_NAMES}, **params)
         m = r.metrics
         stored = store.json("refine", sub_key(ctx.run_key, full), list)[0]
-        order = [int(f) for f in m["folds_order"]]
-        done = {f: res for f, res in zip(order, stored)}
+        done = {int(f): res for f, res in zip(m["folds_order"], stored)}
         table = as_table(done)
         j = judge(table, exp, ctx.prep.market.bars_per_year())
-        row = dict(full, trial_id=m["trial_id"], robustness=float(m["robustness"]),
+        row = dict(full, trial_id=r.trial_id, robustness=float(m["robustness"]),
                    reason=m["reason"], folds_done=int(m["folds_done"]), plateau=m["plateau"],
-                   trial_number=int(str(m["experiment_tag"]).split("_")[0]) - 1)
+                   trial_number=r.number)
         row.update(table.iloc[0].to_dict())
         row.update({c: j[c].iloc[0] for c in ("trades", "consistency", "sr_train", "skew_train",
                                               "kurt_train", "regime_weighted")})
         rows.append(row)
-    out = pd.DataFrame(rows)
-    # a fixed column order (Tune's trial order, hence the first row's keys, changes on restore)
+    return _refine_columns(pd.DataFrame(rows))
+
+
+def _refine_columns(out: pd.DataFrame) -> pd.DataFrame:
+    """A fixed column order (a Tune restore changes the trials' order, hence the first row's
+    keys) and rows by robustness, then trial number."""
     folds = sorted({int(c.split("_f")[1].split("_")[0]) for c in out.columns
                     if c.startswith(("sharpe_f", "sa_f")) and c.split("_f")[1][:1].isdigit()})
     fold_cols = [c for k in folds for c in [f"sharpe_f{k}", f"trades_f{k}", f"pnl_f{k}",
@@ -208,15 +184,15 @@ def refine_table(results, fixed: dict, ctx: RunContext) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _evaluate(payload: dict, job: dict) -> dict:
+def _evaluate(data: dict, job: dict) -> dict:
     params = {k: job[k] for k in PARAM_NAMES}
-    return cand.evaluate_candidate(payload["folds"], payload["train"], payload["validation"],
-                                   params, payload["exp"])
+    return cand.evaluate_candidate(data["folds"], data["train"], data["validation"], params,
+                                   data["exp"])
 
 
 def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFrame
            ) -> tuple[pd.DataFrame, float]:
-    """The candidates on train + validation (event engine) as Tune jobs; scored on the driver."""
+    """The candidates on train + validation (event engine) as jobs; scored on the driver."""
     exp, prep = ctx.exp, ctx.prep
     if ctx.folder.has("phase2.parquet"):
         log.info("phase2: done earlier, read from disk")
@@ -226,9 +202,9 @@ def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFr
     folds = exp.walk_forward.folds
     rows = cand.select_candidates(phase1_table, refine_table_, exp.robustness.candidates, folds)
     jobs = [dict(row, index=i) for i, row in enumerate(rows)]
-    payload = {"folds": prep.fold_data(), "train": prep.segment("train"),
-               "validation": prep.segment("validation"), "exp": exp}
-    results = run_jobs(ctx, "phase2", _evaluate, payload, jobs, "val_sharpe",
+    data = {"folds": prep.fold_data(), "train": prep.segment("train"),
+            "validation": prep.segment("validation"), "exp": exp}
+    results = run_jobs(ctx, "phase2", _evaluate, data, jobs, "val_sharpe",
                        label="validation Sharpe")
     table = pd.DataFrame([dict(job, **res) for job, res in zip(jobs, results)])
     trials = pd.concat([phase1_table, refine_table_], ignore_index=True) if not \
@@ -251,10 +227,10 @@ def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFr
     return table, pbo
 
 
-def _stress(payload: dict, job: dict) -> dict:
+def _stress(data: dict, job: dict) -> dict:
     params = {k: job[k] for k in PARAM_NAMES}
-    exp = payload["exp"]
-    rows = run_stress(payload["scenarios"], params, exp.costs, exp.account, exp.stress)
+    exp = data["exp"]
+    rows = run_stress(data["scenarios"], params, exp.costs, exp.account, exp.stress)
     return {"rows": rows, "passed": float(all(r["passed"] for r in rows))}
 
 
@@ -287,23 +263,23 @@ def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def run_jobs(ctx: RunContext, name: str, compute, payload: dict, jobs: list[dict],
+def run_jobs(ctx: RunContext, name: str, compute, data: dict, jobs: list[dict],
              metric: str, label: str | None = None) -> list:
-    """One Tune trial per job (grid search over the jobs); results read back from disk."""
+    """`compute(data, job)` for every job on the executor; results read back from the work
+    store, in order."""
     out_dir = ctx.folder.path / f"{name}_results"
-    trainable = tune.with_parameters(job_trainable, compute=compute, payload=payload,
-                                     out_dir=str(out_dir), key=ctx.run_key, phase=name,
-                                     metric=metric)
-    grid = ctx.run(name, trainable, {"job": tune.grid_search(jobs)}, len(jobs), metric,
-                   label=label)
-    ctx.timings[f"{name}_kernel_s"] = float(last_results(grid)["time_total_s"].sum())
+    payload = dict(compute=compute, data=data, out_dir=str(out_dir), key=ctx.run_key,
+                   phase=name, metric=metric)
+    reports = ctx.executor.map(MapPhase(name, stored_job, payload, jobs, metric, label=label))
+    ctx.timings[f"{name}_kernel_s"] = float(sum(r["time_s"] for r in reports))
     return read_jobs(out_dir, name, ctx.run_key, jobs)
 
 
 def count_work(timings: dict, phase: str, unit: str, frame: pd.DataFrame, attempt: str,
                done, reused) -> None:
-    """Split a phase's work units (`done` per trial, `reused` of them read from stored work)
-    into computed and reused by this invocation and restored by Tune from an earlier one."""
+    """Split a phase's work units (`done` per job, `reused` of them read from stored work)
+    into computed and reused by this invocation and restored by the executor from an earlier
+    one."""
     now = (frame["attempt"] == attempt).to_numpy()
     done, reused = np.asarray(done, dtype=float), np.asarray(reused, dtype=float)
     timings[f"{phase}_{unit}_computed"] = float((done - reused)[now].sum())
@@ -320,4 +296,3 @@ def resumed_work(timings: dict, phase: str, unit: str) -> str:
         return ""
     return (f" (resumed: {restored} {unit} restored by Tune, {reused} reused from disk, "
             f"{computed} computed)")
-

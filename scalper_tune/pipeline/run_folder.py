@@ -15,9 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from scalper_tune.config.experiment import Experiment, LoadedExperiment
+from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.errors import ConfigError, DataError, UsageError
-from scalper_tune.tracking.pipeline_log import PipelineTracker
 from scalper_tune.store import atomic_parquet, atomic_text
 
 
@@ -125,9 +124,6 @@ class RunFolder:
         for name in ("phase1.parquet", "refine.parquet", "phase2.parquet", "phase3.parquet"):
             if self.has(name):
                 self.read_table(name)
-
-    def tracker(self, exp: Experiment, data_hash: str, client=None) -> PipelineTracker:
-        return PipelineTracker.for_run(self, exp, data_hash, client)
 
 
 # settings that may change between a run and its resume: where and how wide it runs

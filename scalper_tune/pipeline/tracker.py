@@ -1,0 +1,44 @@
+"""The Tracker seam: what the pipeline tells its experiment tracker, phase by phase. The MLflow
+tracker (`scalper_tune.tracking.pipeline_log.PipelineTracker`) implements it; `NullTracker`
+records nothing (Python callers and tests that need no MLflow store)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Protocol
+
+import pandas as pd
+
+
+class Tracker(Protocol):
+    """Each method is called once per run (a resumed run's tracker skips what it logged)."""
+
+    def dataset(self, market, data_hash: str, exp) -> None:
+        """The data the run tunes on."""
+
+    def regimes(self, report, evaluation, spec, gate_edges=None) -> None:
+        """The regime classifier's figures next to its baselines; the ML gate's per asset."""
+
+    def phase1(self, table: pd.DataFrame, folder, grid, timings: Mapping[str, float]) -> None:
+        """The screen's table (train)."""
+
+    def refine(self, table: pd.DataFrame, timings: Mapping[str, float]) -> None:
+        """The refinement's trials (train)."""
+
+    def phase2(self, table: pd.DataFrame, pbo: float, timings: Mapping[str, float]) -> None:
+        """The candidates (train + validation) and the PBO."""
+
+    def phase3_and_finalists(self, phase2, phase3, test, prep, exp, timings, best) -> None:
+        """Stress (validation), the finalists, the test segment and the chosen configuration."""
+
+    def close(self, timings: Mapping[str, float], summary: str = "",
+              outcome: str = "chosen") -> None:
+        """The run's end: timings, the summary, the outcome."""
+
+
+class NullTracker:
+    """A tracker that records nothing."""
+
+    def dataset(self, *args, **kwargs) -> None:
+        pass
+
+    regimes = phase1 = refine = phase2 = phase3_and_finalists = close = dataset
