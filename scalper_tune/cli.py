@@ -250,13 +250,18 @@ def _market_and_features(args: argparse.Namespace, z_window: int):
     return market, build_features(market, spec, cache).features
 
 
+def _account(args: argparse.Namespace, default: float) -> float:
+    """--account (checked: positive dollars), else `default`."""
+    if args.account is None:
+        return default
+    if args.account <= 0:
+        raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
+    return float(args.account)
+
+
 def _params_file(args: argparse.Namespace) -> ParamsFile:
     loaded = load_params_file(args.params) if args.params else ParamsFile()
-    if args.account is not None:
-        if args.account <= 0:
-            raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
-        loaded = dataclasses.replace(loaded, account=float(args.account))
-    return loaded
+    return dataclasses.replace(loaded, account=_account(args, loaded.account))
 
 
 def _strategy_inputs(args: argparse.Namespace):
@@ -274,12 +279,8 @@ def _strategy_inputs(args: argparse.Namespace):
     market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
     cache = None if args.no_cache else args.feature_cache
     features = gated_features(strategy, market, cache)
-    account = strategy.account
-    if args.account is not None:
-        if args.account <= 0:
-            raise UsageError(f"--account {args.account}: must be a positive number of dollars.")
-        account = float(args.account)
-    cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs, account=account)
+    cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
+                     account=_account(args, strategy.account))
     return strategy, cfg, market, features
 
 
@@ -413,7 +414,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         if strategy.gated and not args.no_gate:
             gate = _online_gate(strategy, symbols, args.gate_window)
         cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
-                         account=strategy.account if args.account is None else args.account)
+                         account=_account(args, strategy.account))
         spec = strategy.features
     else:
         cfg = _params_file(args)

@@ -96,6 +96,29 @@ def smoke_alone(tmp_path_factory) -> Path:
     return run
 
 
+def run_local(folder: Path, experiment: Path, *extra: str) -> int:
+    """`python -m scalper_tune run EXPERIMENT --executor local` in this process with `folder` as
+    the working folder (runs/, mlruns/ and the feature cache go there); returns the exit code."""
+    old = os.getcwd()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chdir(folder)
+    try:
+        return main(["run", str(experiment), "--executor", "local", *extra])
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """experiments/smoke.yaml run once on the local executor (in this process, no Ray): the
+    reference of the inner loop's pipeline tests (tests/pipeline/test_executors.py shows it
+    equals the Ray run `smoke_alone`); returns its run folder, under `<home>/runs/smoke/`."""
+    home = tmp_path_factory.mktemp("smoke-local")
+    assert run_local(home, ROOT / "experiments" / "smoke.yaml") == 0
+    (run,) = (home / "runs" / "smoke").iterdir()
+    return run
+
+
 @pytest.fixture
 def run_log():
     """The progress lines logged on `scalper_tune.run` during the test."""

@@ -1,4 +1,8 @@
-"""The classifier's inputs: causal features of one symbol at each bar (known at its close)."""
+"""The classifier's inputs: causal features of one symbol at each bar (known at its close).
+
+The volatility inputs follow the configured `features.timeframes` (multiples of the base bar,
+starting at 1): `base` is the bar itself, `mid` the second timeframe and `long` the third
+(5 and 15 by default); with fewer timeframes the last one stands in for the missing."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import numpy as np
 from scalper_tune.data.market import SymbolData
 from scalper_tune.kernels.rolling_nb import rolling_corr_nb, rolling_max_nb, rolling_mean_std_nb
 
-NAMES = ("log_vol_tf1", "log_vol_tf5", "log_vol_tf15", "vol_z_tf1", "vol_z_tf5", "vol_ratio_5_1",
+NAMES = ("log_vol_base", "log_vol_mid", "log_vol_long", "vol_z_base", "vol_z_mid",
+         "vol_ratio_mid_base",
          "trend_60", "trend_240", "log_spread", "log_spread_mean10", "spread_z", "log_depth_rel",
          "abs_imbalance_smooth", "jump_max10", "drawdown_30d", "liquidity_gap",
          "jump_rate_60", "efficiency_30", "return_autocorr_60", "log_volume_rel")
@@ -18,20 +23,30 @@ BOOK_COLUMNS = ("log_spread", "log_spread_mean10", "spread_z", "log_depth_rel",
                 "abs_imbalance_smooth", "liquidity_gap")  # what the book alone tells
 
 
+def timeframes(feats: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
+    """(base, mid, long): the timeframes of the volatility inputs among those computed."""
+    found = sorted(int(k[len("vol_tf"):]) for k in feats
+                   if k.startswith("vol_tf") and k[len("vol_tf"):].isdigit())
+    if not found:
+        raise KeyError("vol_tf1: the features hold no volatility timeframe")
+    return found[0], found[min(1, len(found) - 1)], found[min(2, len(found) - 1)]
+
+
 def regime_matrix(data: SymbolData, feats: Mapping[str, np.ndarray],
                   bar_seconds: int) -> np.ndarray:
     """n x len(NAMES) float matrix (NaN where a feature is warming up or the book is missing)."""
     close = data.close
     lc = np.log(close)
-    vol1 = np.asarray(feats["vol_tf1"])
+    base, mid, long = timeframes(feats)
+    vol1 = np.asarray(feats[f"vol_tf{base}"])
     cols = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        cols["log_vol_tf1"] = np.log(vol1)
-        cols["log_vol_tf5"] = np.log(np.asarray(feats["vol_tf5"]))
-        cols["log_vol_tf15"] = np.log(np.asarray(feats["vol_tf15"]))
-        cols["vol_z_tf1"] = np.asarray(feats["vol_z_tf1"])
-        cols["vol_z_tf5"] = np.asarray(feats["vol_z_tf5"])
-        cols["vol_ratio_5_1"] = cols["log_vol_tf5"] - cols["log_vol_tf1"]
+        cols["log_vol_base"] = np.log(vol1)
+        cols["log_vol_mid"] = np.log(np.asarray(feats[f"vol_tf{mid}"]))
+        cols["log_vol_long"] = np.log(np.asarray(feats[f"vol_tf{long}"]))
+        cols["vol_z_base"] = np.asarray(feats[f"vol_z_tf{base}"])
+        cols["vol_z_mid"] = np.asarray(feats[f"vol_z_tf{mid}"])
+        cols["vol_ratio_mid_base"] = cols["log_vol_mid"] - cols["log_vol_base"]
         for h in (60, 240):
             trend = np.full(close.shape[0], np.nan)
             trend[h:] = (lc[h:] - lc[:-h]) / (vol1[h:] * math.sqrt(h))

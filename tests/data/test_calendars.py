@@ -123,3 +123,18 @@ def test_synthetic_sessions_have_overnight_gaps_and_a_u_shaped_volume():
         v = d.volume
         midday = v[(position >= 150) & (position < 240)].mean()
         assert v[position < 30].mean() > 2 * midday and v[position >= 360].mean() > 1.5 * midday
+
+
+def test_wall_clock_times_under_xnys_name_the_timezone(cli, tmp_path):
+    """A vendor's naive New York times imported with --calendar XNYS: the error names
+    --timezone America/New_York (not dropping bars); with it the import succeeds."""
+    csv = tmp_path / "MSFT.csv"
+    _csv(csv, sum((_session_times(d, 390, local=True) for d in ("2024-03-08", "2024-03-11")),
+                  []))
+    result = cli("data", "import", csv, "--out", tmp_path / "s", "--calendar", "XNYS")
+    assert result.code == 3, result.err
+    assert "pass --timezone America/New_York" in result.err
+    assert "--extended-hours" not in result.err and len(result.err.strip().splitlines()) == 1
+    result = cli("data", "import", csv, "--out", tmp_path / "s", "--calendar", "XNYS",
+                 "--timezone", "America/New_York")
+    assert result.code == 0, result.err

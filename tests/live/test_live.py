@@ -215,19 +215,23 @@ def test_live_over_a_socket_survives_drops_a_stall_and_bad_frames(cli, tmp_path)
                                                                         "trades.csv"}
 
 
-def test_bad_symbols_and_a_gated_strategy_are_refused(cli, smoke_alone):
+def test_bad_symbols_and_a_gated_strategy_are_refused(cli, smoke_run):
     result = cli("live", "--symbols", "btc/usdt", "--duration", "1")
     assert result.code == 2 and "--symbols 'btc/usdt'" in result.err
     assert len(result.err.strip().splitlines()) == 1
     result = cli("live", "--symbols", "btcusdt", "--url", "not-a-url", "--duration", "30")
     assert result.code == 2 and "--url not-a-url: no WebSocket stream there" in result.err
-    bundle = smoke_alone / "strategy"
+    bundle = smoke_run / "strategy"
     result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--duration", "1")
     assert result.code == 2 and "was tuned on 60-s bars; use --bar 60s" in result.err
+    # the account check of backtest and paper, also with a strategy
+    result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--bar", "60s",
+                 "--account", "-5", "--duration", "1")
+    assert result.code == 2 and "--account -5" in result.err, result.err
 
 def test_a_gated_strategy_runs_with_its_saved_models_and_a_bundle_without_them_is_refused(
-        cli, smoke_alone, tmp_path):
-    bundle = smoke_alone / "strategy"
+        cli, smoke_run, tmp_path):
+    bundle = smoke_run / "strategy"
     url = "ws://127.0.0.1:9/stream"  # nothing listens there: the session retries, then ends
     result = cli("live", "--symbols", "syn01", "--strategy", bundle, "--bar", "60s", "--url", url,
                  "--duration", "1", "--mlruns", tmp_path / "mlruns")

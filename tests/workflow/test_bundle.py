@@ -49,11 +49,11 @@ def _figures(result) -> dict:
             "max_drawdown": d["max_drawdown_pct"], "trades": d["total_trades"]}
 
 
-def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smoke_alone,
+def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smoke_run,
                                                                        smoke_data, tmp_path):
-    best = yaml.safe_load((smoke_alone / "best_config.yaml").read_text())
+    best = yaml.safe_load((smoke_run / "best_config.yaml").read_text())
     assert best["meta"]["strategy"] == "strategy/strategy.yaml"
-    bundle = smoke_alone / "strategy"
+    bundle = smoke_run / "strategy"
     strategy = yaml.safe_load((bundle / "strategy.yaml").read_text())
     assert strategy["mode"] == "single" and strategy["params"] == best["params"]
     assert strategy["regime"]["block"] == ["toxic"] and strategy["data"]["bar_seconds"] == 60
@@ -68,7 +68,7 @@ def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smo
         for key in ("sharpe", "return", "max_drawdown"):
             assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (name, key)
     # the parent run of the reference run carries the bundle as an artifact
-    client = mlflow.MlflowClient(f"sqlite:///{smoke_alone.parents[2] / 'mlruns' / 'mlflow.db'}")
+    client = mlflow.MlflowClient(f"sqlite:///{smoke_run.parents[2] / 'mlruns' / 'mlflow.db'}")
     (exp,) = [e for e in client.search_experiments() if e.name == "smoke"]
     (parent,) = [r for r in client.search_runs([exp.experiment_id])
                  if "mlflow.parentRunId" not in r.data.tags]
@@ -82,9 +82,9 @@ def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smo
     assert entry["block_start"] == "2022-01-21T00:00:00Z" and entry["rows"] == 7200
 
 
-def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_alone, smoke_data,
+def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_run, smoke_data,
                                                             tmp_path):
-    bundle = smoke_alone / "strategy"
+    bundle = smoke_run / "strategy"
     # the gate closes bars, and closing them changes the trades (so parity covers the gate)
     strategy = load_strategy(bundle)
     market = load_dataset(smoke_data)
@@ -101,15 +101,15 @@ def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_alone, s
     pd.testing.assert_frame_equal(outs["paper"], outs["backtest"])
 
 
-def test_audit_of_a_bundle_checks_its_gate(cli, smoke_alone, smoke_data, tmp_path):
-    result = cli("audit", "--strategy", smoke_alone / "strategy", "--data", smoke_data,
+def test_audit_of_a_bundle_checks_its_gate(cli, smoke_run, smoke_data, tmp_path):
+    result = cli("audit", "--strategy", smoke_run / "strategy", "--data", smoke_data,
                  "--cuts", "2")
     assert result.code == 0, result.out + result.err
     assert "regime labels" in result.out and "entry mask" in result.out
 
 
-def _bundle_copy(smoke_alone, tmp_path, **changes):
-    raw = yaml.safe_load((smoke_alone / "strategy" / "strategy.yaml").read_text())
+def _bundle_copy(smoke_run, tmp_path, **changes):
+    raw = yaml.safe_load((smoke_run / "strategy" / "strategy.yaml").read_text())
     for key, value in changes.items():
         section, _, field = key.partition("__")
         if field:
@@ -117,7 +117,7 @@ def _bundle_copy(smoke_alone, tmp_path, **changes):
         else:
             raw[section] = value
     folder = tmp_path / "bundle"
-    shutil.copytree(smoke_alone / "strategy", folder)  # with its models
+    shutil.copytree(smoke_run / "strategy", folder)  # with its models
     (folder / "strategy.yaml").write_text(yaml.safe_dump(raw))
     return folder
 
@@ -129,26 +129,26 @@ def _bundle_copy(smoke_alone, tmp_path, **changes):
     ({"features__z_windows": [1]}, "features.z_windows: must be non-empty windows >= 3"),
     ({"mode": "hedged"}, "mode: 'hedged' is not one of single"),
 ])
-def test_bad_bundles_are_refused_in_one_line(cli, smoke_alone, smoke_data, tmp_path, changes,
+def test_bad_bundles_are_refused_in_one_line(cli, smoke_run, smoke_data, tmp_path, changes,
                                              message):
-    bundle = _bundle_copy(smoke_alone, tmp_path, **changes)
+    bundle = _bundle_copy(smoke_run, tmp_path, **changes)
     result = cli("backtest", "--strategy", bundle, "--data", smoke_data, "--no-cache")
     assert result.code == 2, result.out + result.err
     assert message in result.err and str(bundle) in result.err, result.err
     assert len(result.err.strip().splitlines()) == 1 and result.out == ""
 
 
-def test_strategy_and_params_together_are_refused(cli, smoke_alone, smoke_data, tmp_path):
-    result = cli("backtest", "--strategy", smoke_alone / "strategy", "--params",
+def test_strategy_and_params_together_are_refused(cli, smoke_run, smoke_data, tmp_path):
+    result = cli("backtest", "--strategy", smoke_run / "strategy", "--params",
                  ROOT / "examples" / "params.yaml", "--data", smoke_data)
     assert result.code == 2 and "give --strategy or --params, not both" in result.err
     result = cli("paper", "--strategy", tmp_path, "--data", smoke_data)
     assert result.code == 2 and "no strategy.yaml there" in result.err
 
 
-def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_alone, smoke_data,
+def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_run, smoke_data,
                                                              tmp_path):
-    raw = yaml.safe_load((smoke_alone / "strategy" / "strategy.yaml").read_text())
+    raw = yaml.safe_load((smoke_run / "strategy" / "strategy.yaml").read_text())
     other = dict(raw["params"], entry_z=1.5, side="long")
     raw["mode"] = "switching"
     raw["switching"] = {"calm": {"source": "hand", "params": raw["params"]},
@@ -156,14 +156,14 @@ def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_alone, s
                         "volatile": {"source": "hand", "params": other},
                         "toxic": None, "crash": None}
     folder = tmp_path / "switching"
-    shutil.copytree(smoke_alone / "strategy", folder)
+    shutil.copytree(smoke_run / "strategy", folder)
     (folder / "strategy.yaml").write_text(yaml.safe_dump(raw))
     assert load_strategy(folder).switching.by_regime == (0, 1, 1, None, None)
     outs = _trades_of_both(cli, folder, smoke_data, tmp_path)
     assert len(outs["backtest"]) > 0
     pd.testing.assert_frame_equal(outs["paper"], outs["backtest"])
     single = tmp_path / "single.csv"
-    assert cli("backtest", "--strategy", smoke_alone / "strategy", "--data", smoke_data,
+    assert cli("backtest", "--strategy", smoke_run / "strategy", "--data", smoke_data,
                "--trades-out", single, "--feature-cache", tmp_path / "cache").code == 0
     assert len(pd.read_csv(single)) != len(outs["backtest"])  # the sets switched
     result = cli("backtest", "--strategy", folder, "--data", smoke_data, "--engine", "prefilter",
@@ -171,16 +171,16 @@ def test_a_switching_bundle_runs_in_backtest_and_paper_alike(cli, smoke_alone, s
     assert result.code == 2 and "switches sets by regime" in result.err
 
 
-def test_stress_of_the_bundle_reproduces_phase3_for_the_chosen(cli, smoke_alone, smoke_data,
+def test_stress_of_the_bundle_reproduces_phase3_for_the_chosen(cli, smoke_run, smoke_data,
                                                                tmp_path):
-    best = yaml.safe_load((smoke_alone / "best_config.yaml").read_text())
+    best = yaml.safe_load((smoke_run / "best_config.yaml").read_text())
     seg = best["meta"]["segments"]["validation"]
-    result = cli("stress", "--strategy", smoke_alone / "strategy", "--data", smoke_data,
+    result = cli("stress", "--strategy", smoke_run / "strategy", "--data", smoke_data,
                  "--from", seg["start"], "--to", seg["end"], "--json", "--feature-cache",
                  tmp_path / "cache")
     assert result.code == 0, result.err
     got = pd.DataFrame(json.loads(result.out)["scenarios"])
-    phase3 = pd.read_parquet(smoke_alone / "phase3.parquet")
+    phase3 = pd.read_parquet(smoke_run / "phase3.parquet")
     want = phase3[phase3["source"] == best["meta"]["source"]].reset_index(drop=True)
     assert list(got["scenario"]) == list(want["scenario"])
     assert list(got["trades"]) == list(want["trades"]) and list(got["passed"]) == list(

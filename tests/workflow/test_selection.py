@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -22,18 +20,18 @@ from scalper_tune.kernels.engine_nb import N_REGIMES
 from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, moments,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, run_local
 
 SMOKE = ROOT / "experiments" / "smoke.yaml"
 
 
 @pytest.fixture(scope="module")
-def tables(smoke_alone):
-    return {name: pd.read_parquet(smoke_alone / f"{name}.parquet")
+def tables(smoke_run):
+    return {name: pd.read_parquet(smoke_run / f"{name}.parquet")
             for name in ("phase1", "refine", "phase2", "phase3", "test")}
 
 
-def test_robustness_and_dsr_recomputed_from_the_phase2_columns(tables, smoke_alone):
+def test_robustness_and_dsr_recomputed_from_the_phase2_columns(tables, smoke_run):
     exp = load_experiment(SMOKE).experiment
     p2 = tables["phase2"]
     regimes = p2[[f"regime_sharpe_{r}" for r in REGIMES]].to_numpy(dtype=float)
@@ -57,7 +55,7 @@ def test_robustness_and_dsr_recomputed_from_the_phase2_columns(tables, smoke_alo
     sr, skew, kurt = moments(cell["m1"], cell["m2"], cell["m3"], cell["m4"], cell["n_obs"])
     assert (row["sr_train"], row["skew_train"], row["kurt_train"]) == pytest.approx(
         (float(sr), float(skew), float(kurt)), rel=1e-12)
-    config = yaml.safe_load((smoke_alone / "best_config.yaml").read_text())
+    config = yaml.safe_load((smoke_run / "best_config.yaml").read_text())
     assert config["meta"]["n_trials"] == int(p2["n_trials"].iloc[0])
     assert config["meta"]["n_effective"] == int(p2["n_effective"].iloc[0])
 
@@ -130,18 +128,14 @@ def _replace_test_prices(start: str, out) -> None:
                                symbol_meta=market.symbol_meta, info=market.info), out)
 
 
-@pytest.mark.slow
-def test_replacing_the_test_segment_changes_only_meta_test(tmp_path, smoke_alone, tables):
-    before = yaml.safe_load((smoke_alone / "best_config.yaml").read_text())
+def test_replacing_the_test_segment_changes_only_meta_test(tmp_path, smoke_run, tables):
+    before = yaml.safe_load((smoke_run / "best_config.yaml").read_text())
     _replace_test_prices(before["meta"]["segments"]["test"]["start"], tmp_path / "altered")
     raw = yaml.safe_load(SMOKE.read_text())
     raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
     raw["data"] = {"path": str(tmp_path / "altered")}
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
-    proc = subprocess.run([sys.executable, "-m", "scalper_tune", "run", "exp.yaml"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env=clean_env())
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert run_local(tmp_path, tmp_path / "exp.yaml") == 0
     (run,) = (tmp_path / "runs" / "smoke").iterdir()
     after = yaml.safe_load((run / "best_config.yaml").read_text())
     dump = lambda x: yaml.safe_dump(x, sort_keys=True)  # noqa: E731

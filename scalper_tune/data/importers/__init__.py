@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from scalper_tune.data.calendars import (TWENTY_FOUR_SEVEN, check_calendar, infer_calendar,
+from scalper_tune.data.calendars import (TWENTY_FOUR_SEVEN, ZONES, check_calendar, infer_calendar,
                                          outside_rows)
 from scalper_tune.data.importers import binance_stream, frames
 from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
@@ -180,7 +180,7 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
         crypto = meta[name].get("venue", "").startswith("binance")
         meta[name] = dict(meta[name], **_calendar_meta(
             calendar, crypto, cols["ts"], native * NS_PER_SECOND, origin, extended_hours, name,
-            notes))
+            notes, zoned=tz is not None))
     if len(set(bars.values())) > 1:
         listing = ", ".join(f"{s}={b}s" for s, b in sorted(bars.items()))
         raise DataError(f"mixed bar sizes across symbols ({listing}). Import them separately or "
@@ -215,9 +215,24 @@ def local_to_utc(ts: np.ndarray, tz, origin: str) -> np.ndarray:
     return aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8.copy()
 
 
+def _fits_wall_clock(calendar: str, ts: np.ndarray, bar_ns: int, zone: str,
+                     outside_utc: int) -> bool:
+    """Whether most bars fall outside the sessions read as UTC but (nearly: at most 1 %) all
+    inside them read as `zone`'s wall clock."""
+    if outside_utc <= 0.5 * ts.size:
+        return False
+    try:
+        local = local_to_utc(ts, _zone(zone), "")
+    except DataError:  # a time a daylight-saving change skips: not that zone's wall clock
+        return False
+    outside = outside_rows(calendar, local, bar_ns).size
+    return outside <= 0.01 * ts.size
+
+
 def _calendar_meta(calendar: str, crypto: bool, ts: np.ndarray, bar_ns: int, origin: str,
-                   extended_hours: bool, name: str, notes: list) -> dict:
-    """The symbol's calendar entries for dataset.json (see `import_files`)."""
+                   extended_hours: bool, name: str, notes: list, zoned: bool = False) -> dict:
+    """The symbol's calendar entries for dataset.json (see `import_files`); `zoned`: the
+    times were converted from a --timezone."""
     if calendar == "auto":
         if crypto:
             return {"calendar": TWENTY_FOUR_SEVEN}
@@ -231,6 +246,12 @@ def _calendar_meta(calendar: str, crypto: bool, ts: np.ndarray, bar_ns: int, ori
     outside = outside_rows(calendar, ts, bar_ns)
     if outside.size and not extended_hours:
         row = int(outside[0])
+        zone = ZONES.get(calendar)
+        if not zoned and zone and _fits_wall_clock(calendar, ts, bar_ns, zone, outside.size):
+            raise DataError(f"{origin}: {outside.size:,} of {ts.size:,} bars fall outside "
+                            f"{calendar}'s regular hours read as UTC, but inside them read as "
+                            f"{zone} wall-clock times: the file's times are the exchange's local "
+                            f"time; pass --timezone {zone}.")
         raise DataError(f"{origin}: row {row + 1} ({format_ts(int(ts[row]))}) is outside "
                         f"{calendar}'s regular hours ({outside.size:,} bar(s) are); drop the pre- "
                         "and after-market bars, or pass --extended-hours to keep them (no entries "
