@@ -25,18 +25,18 @@ from scalper_tune.config.synthetic_spec import CRASH_SCENARIOS
 from scalper_tune.data import generate, import_files, load, load_dataset, write_dataset
 from scalper_tune.data.importers import FORMATS
 from scalper_tune.data.inspect import render
-from scalper_tune.data.store import check_out_dir, check_writable
+from scalper_tune.data.dataset_store import check_out_dir, check_writable
 from scalper_tune.engine import prefilter
-from scalper_tune.engine.audit import audit_trades
+from scalper_tune.engine.trade_audit import audit_trades
 from scalper_tune.engine.backtest import backtest
-from scalper_tune.engine.report import metrics_json, plain, render_metrics, write_trades_csv
+from scalper_tune.engine.backtest_report import metrics_json, plain, render_metrics, write_trades_csv
 from scalper_tune.errors import ScalperTuneError, UsageError
-from scalper_tune.features.audit import audit, load_user_feature
-from scalper_tune.features.audit import render as render_audit
+from scalper_tune.features.feature_audit import audit, load_user_feature
+from scalper_tune.features.feature_audit import render as render_audit
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.data.validate import format_ts
 from scalper_tune.live.runner import paper_replay
-from scalper_tune.workflow.report import render_stress
+from scalper_tune.workflow.run_summary import render_stress
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -114,15 +114,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     symbols = tuple(s for s in (args.symbols or "").split(",") if s)
     exp = load_experiment(args.experiment).experiment if args.experiment else None
     strategy = None
+    gate = exp.gate if exp is not None else None  # what audit_regimes recomputes
+    base = exp.features if exp is not None else FeatureSpec()
     if args.strategy:
-        from scalper_tune.workflow.bundle import check_market, load_strategy
+        from scalper_tune.strategy import check_market, load_strategy
 
         if args.experiment or args.params or not args.data:
             raise UsageError("audit --strategy DIR needs --data DIR and neither --experiment nor "
                              "--params: the strategy holds its settings and parameters.")
         strategy = load_strategy(args.strategy)
-        exp = strategy.experiment()
         market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
+        gate, base = strategy.gate, strategy.features
     elif args.data:
         data = DataSpec(path=args.data, symbols=symbols)
     elif exp is not None:
@@ -136,7 +138,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
     from scalper_tune.regime.ml_edge import SIGNAL_RICH
 
-    base = exp.features if exp is not None else FeatureSpec()
     # the engine check compares trades: by default the signal-rich set, which makes many
     cfg = _primary_params(args, SIGNAL_RICH)
     if strategy is not None:
@@ -148,10 +149,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if not args.no_engine:
         spec = dataclasses.replace(base, z_windows=(int(cfg.params["z_window"]),))
         rows.append(audit_trades(market, spec, cfg.params, cfg.costs, args.cuts, args.seed))
-    if exp is not None:
-        from scalper_tune.workflow.audit import audit_regimes
+    if gate is not None:
+        from scalper_tune.workflow.gate_audit import audit_regimes
 
-        rows += audit_regimes(exp, market, base, args.cuts, args.seed)
+        rows += audit_regimes(gate, market, base, args.cuts, args.seed)
     source = args.data or f"the data of {args.experiment}"
     print(f"causality audit of {source}: {len(market.symbols)} symbol(s), {args.cuts} cut(s), "
           f"seed {args.seed}")
@@ -185,9 +186,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_stress(args: argparse.Namespace) -> int:
-    from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
+    from scalper_tune.workflow.stress import build_scenarios, run_stress
     from scalper_tune.config.pipeline_spec import StressSpec
-    from scalper_tune.robustness.regimes import market_labels
+    from scalper_tune.robustness.rule_labels import market_labels
     from scalper_tune.robustness.segments import usable_times, warmup_bars
     from scalper_tune.engine.inputs import REGIME_LABEL
 
@@ -196,7 +197,7 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     if args.strategy:  # the bundle's features, gate and stress settings, as Phase 3 ran them
         strategy, cfg, market, features = _strategy_inputs(args)
         spec, stress_spec = strategy.features, strategy.stress
-        block = experiment_block(strategy.experiment())
+        block = strategy.gate.blocked
         what = f"the strategy {args.strategy}"
     else:
         cfg = _params_file(args)
@@ -267,7 +268,7 @@ def _params_file(args: argparse.Namespace) -> ParamsFile:
 def _strategy_inputs(args: argparse.Namespace):
     """--strategy DIR: (the strategy, its ParamsFile, the market of its symbols, the features of
     its settings with its entry gate), for backtest, paper and audit."""
-    from scalper_tune.workflow.bundle import check_market, gated_features, load_strategy
+    from scalper_tune.strategy import load_strategy
 
     if args.params:
         raise UsageError("give --strategy or --params, not both: the strategy holds its "
@@ -276,9 +277,8 @@ def _strategy_inputs(args: argparse.Namespace):
         raise UsageError("--symbols: a strategy trades the symbols it was tuned on (its gate is "
                          "fitted across them); drop --symbols.")
     strategy = load_strategy(args.strategy)
-    market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
-    cache = None if args.no_cache else args.feature_cache
-    features = gated_features(strategy, market, cache)
+    market, features = strategy.inputs(load(DataSpec(path=args.data)),
+                                       None if args.no_cache else args.feature_cache, args.data)
     cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
                      account=_account(args, strategy.account))
     return strategy, cfg, market, features
@@ -287,7 +287,7 @@ def _strategy_inputs(args: argparse.Namespace):
 def _inputs(args: argparse.Namespace):
     """(ParamsFile, market, features) from --strategy, else --params and the default features;
     then the --from/--to window (features from all data before it)."""
-    from scalper_tune.workflow.bundle import window
+    from scalper_tune.strategy import window
 
     switching = None
     if getattr(args, "strategy", None):
@@ -402,7 +402,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         raise UsageError("--stale-after and --duration: must be positive seconds.")
     spec, strategy, gate = FeatureSpec(), None, None
     if args.strategy:
-        from scalper_tune.workflow.bundle import load_strategy
+        from scalper_tune.strategy import load_strategy
 
         if args.params:
             raise UsageError("give --strategy or --params, not both: the strategy holds its "
@@ -491,7 +491,7 @@ def _log_live(args, session, cfg: ParamsFile, symbols, state) -> None:
 
 def _cmd_ml_edge(args: argparse.Namespace) -> int:
     from scalper_tune.regime.ml_edge import SIGNAL_RICH, ml_edge, summary
-    from scalper_tune.regime.report import render as render_edge
+    from scalper_tune.regime.ml_edge_report import render as render_edge
 
     cfg = _primary_params(args, SIGNAL_RICH)
     if not 0.0 < args.min_accuracy < 1.0:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalper_tune.config.costs import CostModel
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import (FilterSpec, Phase1Spec, RaySpec, RefineSpec,
                                                RegimeSpec, RobustnessSpec, SelectionSpec,
@@ -82,6 +83,11 @@ class Experiment:
     selection: SelectionSpec = field(default_factory=SelectionSpec)
     ray: RaySpec = field(default_factory=RaySpec)
     description: str = ""
+
+    @property
+    def gate(self) -> GateSettings:
+        """The sections the entry gate reads."""
+        return GateSettings(self.regime, self.seed, self.costs, self.account)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -7,7 +7,7 @@ from pathlib import Path
 from scalper_tune.config.experiment import DataSpec
 from scalper_tune.data.importers import import_files
 from scalper_tune.data.market import MarketData, SymbolData
-from scalper_tune.data.store import MANIFEST, load_dataset, write_dataset
+from scalper_tune.data.dataset_store import MANIFEST, load_dataset, write_dataset
 from scalper_tune.data.synthetic import generate
 from scalper_tune.errors import DataError
 

@@ -13,7 +13,7 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import cost_vector, param_vector, symbol_inputs
 from scalper_tune.engine.metrics import Metrics, compute_metrics
-from scalper_tune.engine.switching import Switching, switching_inputs
+from scalper_tune.engine.regime_sets import Switching, switching_inputs
 from scalper_tune.kernels.engine_nb import (T_DIR, T_ENTRY_BAR, T_ENTRY_PX, T_EXIT_BAR, T_EXIT_PX,
                                             T_FEES, T_INTRABAR, T_PNL, T_QTY, T_REASON, T_RET,
                                             run_engine_nb)

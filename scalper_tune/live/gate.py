@@ -24,9 +24,8 @@ from scalper_tune.data.market import MarketData, SymbolData, exchange_name
 from scalper_tune.features.compute import compute_symbol
 from scalper_tune.regime.features import regime_matrix
 from scalper_tune.regime.ml_edge import bar_gate
-from scalper_tune.robustness.regimes import label_regimes
-from scalper_tune.workflow.bundle import Strategy
-from scalper_tune.workflow.bundle_models import GateModels
+from scalper_tune.robustness.rule_labels import label_regimes
+from scalper_tune.strategy import GateModels, Strategy
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume", "bid", "ask", "bid_size", "ask_size")
 DEFAULT_WINDOW = 20_000

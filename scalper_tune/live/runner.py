@@ -19,7 +19,7 @@ from scalper_tune.data.market import MarketData, NS_PER_SECOND
 from scalper_tune.engine.backtest import SymbolRun, total_equity, trades_frame
 from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, cross_signal,
                                         param_vector)
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.engine.metrics import compute_metrics
 from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
                                             new_state_nb, session_close_nb, strategy_step_nb)

@@ -30,17 +30,16 @@ from scalper_tune.pipeline.phases import RunContext
 from scalper_tune.pipeline.run_folder import RunFolder, result_settings
 from scalper_tune.pipeline.tracker import Tracker
 from scalper_tune.store import work_key
-from scalper_tune.workflow.bundle import DIR as BUNDLE_DIR
-from scalper_tune.workflow.bundle import FILE as BUNDLE_FILE
-from scalper_tune.workflow.bundle import bundle_dict, write_bundle
-from scalper_tune.workflow.bundle_models import fit_models
+from scalper_tune.strategy import DIR as BUNDLE_DIR
+from scalper_tune.strategy import FILE as BUNDLE_FILE
+from scalper_tune.strategy import bundle_dict, fit_models, write_bundle
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, figures, finalists
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
-from scalper_tune.workflow.report import chosen_line, summary
+from scalper_tune.workflow.run_summary import chosen_line, summary
 from scalper_tune.workflow.screen import row_params
-from scalper_tune.workflow.switching import choose_switching, recommend, switching_table
-from scalper_tune.workflow.switching import switcher_meta, switching_line
+from scalper_tune.workflow.switcher import choose_switching, recommend, switching_table
+from scalper_tune.workflow.switcher import switcher_meta, switching_line
 
 log = logging.getLogger("scalper_tune.run")
 TABLES = ("phase1", "refine", "phase2", "phase3", "test", "switching")
@@ -138,7 +137,7 @@ def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder
     best["meta"]["switching"] = switcher_meta(switcher, recommended)
     write_bundle(folder.path, bundle_dict(best, exp, prep.spec, prep.market, prep.data_hash,
                                           choice if recommended else None),
-                 fit_models(exp, prep.market, prep.features))
+                 fit_models(exp.gate, prep.market, prep.features))
     best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
     tracker.phase3_and_finalists(phase2, phase3, test, prep, exp, t, best)

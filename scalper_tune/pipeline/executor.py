@@ -11,7 +11,7 @@ and hands it to an `Executor`. Two implement the contract:
 
 - `scalper_tune.pipeline.local.LocalExecutor`: in this process, no Ray (one machine; the
   inner loop of the tests);
-- `scalper_tune.tune.executor.TuneExecutor`: Ray Tune trials (clusters, retries, node loss,
+- `scalper_tune.tune.tune_executor.TuneExecutor`: Ray Tune trials (clusters, retries, node loss,
   `Tuner.restore`).
 
 Contract (every executor):

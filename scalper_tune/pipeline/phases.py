@@ -18,7 +18,7 @@ from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.pipeline.executor import Asha, Executor, MapPhase, SearchPhase, TrialRecord
 from scalper_tune.pipeline.run_folder import RunFolder
-from scalper_tune.pipeline.work import (chunk_table, phase1_chunk, read_jobs, refine_trial,
+from scalper_tune.pipeline.jobs import (chunk_table, phase1_chunk, read_jobs, refine_trial,
                                         stored_job)
 from scalper_tune.store import WorkStore, sub_key
 from scalper_tune.workflow import candidates as cand
@@ -28,7 +28,7 @@ from scalper_tune.workflow.prepare import Prepared
 from scalper_tune.workflow.refine import as_table, fold_order
 from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen,
                                           plain, row_params)
-from scalper_tune.workflow.stress import build_scenarios, experiment_block, run_stress
+from scalper_tune.workflow.stress import build_scenarios, run_stress
 
 log = logging.getLogger("scalper_tune.run")
 
@@ -247,7 +247,7 @@ def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
     jobs = [dict(row_params(r), index=int(r["index"]),
                  source=r["source"]) for _, r in top.iterrows()]
     scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
-                                prep.spec, experiment_block(exp))
+                                prep.spec, exp.gate.blocked)
     results = run_jobs(ctx, "phase3", _stress, {"scenarios": scenarios, "exp": exp}, jobs,
                        "passed", label="")
     rows = [dict(index=job["index"], source=job["source"], **s)

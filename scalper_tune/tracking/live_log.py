@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
-from scalper_tune.tracking.store import open_client
+from scalper_tune.tracking.mlflow_store import open_client
 
 EXPERIMENT = "live"
 

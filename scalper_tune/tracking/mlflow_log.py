@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 from mlflow.entities import Metric, Param, RunTag
 
 from scalper_tune import __version__
-from scalper_tune.tracking.store import RetryingClient, get_or_create_experiment
+from scalper_tune.tracking.mlflow_store import RetryingClient, get_or_create_experiment
 
 PARENT_TAG = "mlflow.parentRunId"
 NAME_TAG = "mlflow.runName"

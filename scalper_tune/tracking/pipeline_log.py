@@ -22,7 +22,7 @@ from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
 from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
-from scalper_tune.tracking.store import RetryingClient, open_client
+from scalper_tune.tracking.mlflow_store import RetryingClient, open_client
 
 TOP_CHILDREN = 10
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")  # UI opens on runs
@@ -39,7 +39,7 @@ def _params(row) -> dict:
 
 
 def open_store(exp: Experiment) -> RetryingClient:
-    """The experiment's MLflow store, created or migrated under its lock (tracking/store.py);
+    """The experiment's MLflow store, created or migrated under its lock (tracking/mlflow_store.py);
     opened before a run folder exists, so a busy store leaves nothing behind."""
     return open_client(tracking_uri(exp.output.mlflow_uri, exp.output.mlruns_dir))
 

@@ -38,7 +38,7 @@ from scalper_tune.config.pipeline_spec import WalkForwardSpec
 from scalper_tune.engine import prefilter
 from scalper_tune.tune.asha import ResumableASHA, search_space
 from scalper_tune.pipeline import RunResult
-from scalper_tune.pipeline.work import refine_trial
+from scalper_tune.pipeline.jobs import refine_trial
 from scalper_tune.tune.ray_connect import init_ray
 from scalper_tune.tune.launch import run_experiment
 from scalper_tune.workflow.dataset import Dataset

@@ -79,7 +79,7 @@ def run_experiment(experiment: str | Path | LoadedExperiment, *, resume: str | b
         folder = open_folder(loaded, folder, market)
         log.info(f"run folder {folder.path}")
         if executor == "ray":
-            from scalper_tune.tune.executor import TuneExecutor
+            from scalper_tune.tune.tune_executor import TuneExecutor
 
             runner = TuneExecutor(exp.ray, folder.path / "tune", verbose)
         else:

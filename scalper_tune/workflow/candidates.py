@@ -32,7 +32,7 @@ from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sh
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
 from scalper_tune.workflow.evaluation import engine_fold, fold_frame, judge
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.workflow.screen import PARAM_NAMES, plain, row_params
 
 PBO_RULE = ("robustness score (regime-weighted Sharpe, consistency and floor on the in-sample "

@@ -18,7 +18,7 @@ from scalper_tune.engine import prefilter
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.robustness.data_check import check_enough_data
 from scalper_tune.robustness.segments import Segments, make_segments, slice_market
-from scalper_tune.workflow.regimes import RegimeResult, label_and_mask, with_regimes
+from scalper_tune.workflow.entry_gate import RegimeResult, label_and_mask, with_regimes
 
 FEATURES = Mapping[str, Mapping[str, np.ndarray]]
 REFINE_EXTRA_WINDOWS = 6  # log-spaced windows of the refinement's z_window range
@@ -86,7 +86,7 @@ def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,
     spec = feature_spec(exp, windows)
     cache = exp.output.feature_cache if cache_dir is None else cache_dir
     features = build_features(market, spec, cache).features
-    regimes = label_and_mask(exp, market, features, regimes_file)
+    regimes = label_and_mask(exp.gate, market, features, regimes_file)
     return Prepared(experiment=exp, space=space, market=market, data_hash=market.content_hash(),
                     features=with_regimes(features, regimes), regimes=regimes,
                     segments=make_segments(market, exp.walk_forward, warmup), windows=windows,

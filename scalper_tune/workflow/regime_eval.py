@@ -1,7 +1,7 @@
 """How good is the regime classifier, next to what it would be without skill (`regimes` command).
 
 In the same purged walk-forward splits as the classifier: the majority class of the training
-labels, the causal rule labeller (robustness/regimes.py), and the same classifier restricted to
+labels, the causal rule labeller (robustness/rule_labels.py), and the same classifier restricted to
 the book columns (spread, depth, imbalance): if the book alone scores like the classifier, the
 regimes are read off the book, not learnt. Labels: the recorded truth where the data has it
 (the synthetic market), else labels from realised future behaviour (walkforward.future_labels).
@@ -20,7 +20,7 @@ from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.regime.features import BOOK_COLUMNS, NAMES
 from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
-from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.robustness.rule_labels import market_labels
 
 FEATURES = Mapping[str, Mapping[str, np.ndarray]]
 

@@ -19,18 +19,17 @@ from typing import Mapping
 import numpy as np
 
 from scalper_tune.config.costs import CostModel
-from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.feature_spec import FeatureSpec
-from scalper_tune.config.pipeline_spec import REGIMES, StressSpec
+from scalper_tune.config.pipeline_spec import StressSpec
 from scalper_tune.config.synthetic_spec import SyntheticSpec
 from scalper_tune.data import generate, load_subset
 from scalper_tune.data.crash_overlay import crash_overlay
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.inputs import ENTRY_MASK, REGIME_LABEL
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.features.compute import compute_market
-from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.robustness.rule_labels import market_labels
 from scalper_tune.robustness.segments import slice_market, warmup_bars
 
 CRASH_SEED_OFFSET = 1_000_003  # the stress market's seed: never the tuned one
@@ -104,10 +103,6 @@ def build_scenarios(market: MarketData, features: Features, start: int, stop: in
                     spec: FeatureSpec, block: tuple[int, ...]) -> Scenarios:
     base = Window(market, features, start, stop)
     return Scenarios(base=base, crash=crash_window(market, base, spec, block))
-
-
-def experiment_block(exp: Experiment) -> tuple[int, ...]:
-    return tuple(REGIMES.index(b) for b in exp.regime.block) if exp.regime.filter else ()
 
 
 def verdict(sharpe: float, dd_pct: float, spec: StressSpec) -> tuple[bool, str]:

@@ -10,9 +10,9 @@ from scalper_tune.config import SyntheticSpec
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data import generate
-from scalper_tune.engine import audit as engine_audit
+from scalper_tune.engine import trade_audit as engine_audit
 from scalper_tune.engine.backtest import backtest
-from scalper_tune.features.audit import truncate
+from scalper_tune.features.feature_audit import truncate
 from scalper_tune.features.compute import compute_market
 
 SPEC = FeatureSpec(z_windows=(40,))

@@ -73,7 +73,7 @@ def test_bad_user_features_are_usage_errors(cli, dataset, in_examples):
 
 def test_cuts_cover_the_warm_up(dataset):
     from scalper_tune.data import load_dataset
-    from scalper_tune.features.audit import cut_times
+    from scalper_tune.features.feature_audit import cut_times
 
     market = load_dataset(dataset)
     cuts = cut_times(market, 8, 7)

@@ -23,8 +23,7 @@ from scalper_tune.live.runner import replay
 from scalper_tune.regime import ml_edge
 from scalper_tune.regime.ml_edge import SIGNAL_RICH, bar_gate, gate_mask, next_block_gate
 from scalper_tune.regime.walkforward import next_block_model, walk_forward_regimes
-from scalper_tune.workflow.bundle import Strategy
-from scalper_tune.workflow.bundle_models import GateModels, load_models, save_models
+from scalper_tune.strategy import GateModels, Strategy, load_models, save_models
 
 SPEC = FeatureSpec(z_windows=(40,), baseline_window=200)
 DAY = 1440  # one-minute bars

@@ -143,7 +143,7 @@ def _blocks(edges):
 @pytest.fixture(scope="module")
 def gated():
     """A market, its features, and the same market cut after 60 % of its bars."""
-    from scalper_tune.features.audit import truncate
+    from scalper_tune.features.feature_audit import truncate
 
     market = generate(SyntheticSpec(assets=3, bars=40_000))
     feats = compute_market(market, FeatureSpec(z_windows=(40,)))

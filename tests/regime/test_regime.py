@@ -64,7 +64,7 @@ def test_walk_forward_accuracy_on_synthetic_ground_truth(report):
 def test_fixed_blocks_are_prefix_invariant():
     """With fixed blocks (the pipeline's schedule) every prediction before a cut is the same
     on the data truncated at the cut: no block depends on how much data follows."""
-    from scalper_tune.features.audit import truncate
+    from scalper_tune.features.feature_audit import truncate
 
     market = generate(SyntheticSpec(assets=2, bars=30_000))
     spec = FeatureSpec(z_windows=(40,))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from mlflow.tracking import MlflowClient
 
 from scalper_tune.tracking.mlflow_log import Tracker
-from scalper_tune.tracking.store import open_client
+from scalper_tune.tracking.mlflow_store import open_client
 
 
 def _active(client: MlflowClient, experiment_id: str) -> list[str]:

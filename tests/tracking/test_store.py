@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 OPEN = """
 import json, sys, time
-from scalper_tune.tracking.store import get_or_create_experiment, open_client
+from scalper_tune.tracking.mlflow_store import get_or_create_experiment, open_client
 uri = f"sqlite:///{sys.argv[1]}"
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)

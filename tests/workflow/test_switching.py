@@ -17,11 +17,11 @@ from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data.market import MarketData, SymbolData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.inputs import REGIME_LABEL
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.features.compute import compute_market
 from scalper_tune.live.runner import paper_replay
 from scalper_tune.workflow.evaluation import engine_folds, judge
-from scalper_tune.workflow.switching import choose_switching
+from scalper_tune.workflow.switcher import choose_switching
 
 BARS, BLOCK, EVERY = 8000, 400, 40
 CALM, VOLATILE = REGIMES.index("calm"), REGIMES.index("volatile")
@@ -114,8 +114,8 @@ def test_per_bar_sets_and_open_positions_keep_their_exits(hand):
 def test_a_recommended_switcher_goes_into_the_bundle_and_back(hand, tmp_path):
     import dataclasses
 
-    from scalper_tune.workflow.bundle import bundle_dict, load_strategy, write_bundle
-    from scalper_tune.workflow.switching import SwitchingChoice
+    from scalper_tune.strategy import bundle_dict, load_strategy, write_bundle
+    from scalper_tune.workflow.switcher import SwitchingChoice
 
     market, _ = hand
     sw = Switching(sets=(_cell("long"), _cell("short")), by_regime=(0, None, 1, None, None))

@@ -21,7 +21,7 @@ from scalper_tune.data.calendars import (TWENTY_FOUR_SEVEN, ZONES, check_calenda
 from scalper_tune.data.importers import binance_stream, frames
 from scalper_tune.data.market import NS_PER_SECOND, MarketData, SymbolData
 from scalper_tune.data.resample import resample
-from scalper_tune.data.store import check_symbol
+from scalper_tune.data.dataset_store import check_symbol
 from scalper_tune.data.validate import format_ts, validate_columns
 from scalper_tune.errors import DataError, UsageError
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
-from scalper_tune.features.audit import AuditRow, cut_times, truncate
+from scalper_tune.features.feature_audit import AuditRow, cut_times, truncate
 from scalper_tune.features.compute import compute_market
-from scalper_tune.workflow.regimes import label_and_mask
+from scalper_tune.workflow.entry_gate import label_and_mask
 
 
-def audit_regimes(exp: Experiment, market: MarketData, spec: FeatureSpec, cuts: int = 20,
+def audit_regimes(gate: GateSettings, market: MarketData, spec: FeatureSpec, cuts: int = 20,
                   seed: int = 7) -> list[AuditRow]:
     """Rows 'regime labels' and 'entry mask' (see the module docstring)."""
-    full = label_and_mask(exp, market, compute_market(market, spec))
+    full = label_and_mask(gate, market, compute_market(market, spec))
     checked = 0
     bad = {"regime labels": [], "entry mask": []}
     for cut in cut_times(market, cuts, seed):
@@ -25,7 +25,7 @@ def audit_regimes(exp: Experiment, market: MarketData, spec: FeatureSpec, cuts: 
         if any(len(part[s]) < 2 for s in part.symbols):
             continue
         checked += 1
-        pre = label_and_mask(exp, part, compute_market(part, spec))
+        pre = label_and_mask(gate, part, compute_market(part, spec))
         for name, got, want in (("regime labels", pre.labels, full.labels),
                                 ("entry mask", pre.allow, full.allow)):
             times = []

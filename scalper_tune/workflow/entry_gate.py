@@ -11,13 +11,12 @@ from typing import Mapping
 
 import numpy as np
 
-from scalper_tune.config.experiment import Experiment
-from scalper_tune.config.pipeline_spec import REGIMES
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import ENTRY_MASK, REGIME_LABEL
 from scalper_tune.regime.ml_edge import SIGNAL_RICH, gate_mask
 from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
-from scalper_tune.robustness.regimes import market_labels
+from scalper_tune.robustness.rule_labels import market_labels
 from scalper_tune.workflow.regime_eval import RegimeEvaluation, evaluate_regimes
 
 log = logging.getLogger("scalper_tune.run")
@@ -37,9 +36,9 @@ class RegimeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def label_and_mask(exp: Experiment, market: MarketData, features: FEATURES,
+def label_and_mask(gate: GateSettings, market: MarketData, features: FEATURES,
                    stored: Path | None = None) -> RegimeResult:
-    """Labels and mask for `exp` (see the module docstring). With `stored` (an .npz in the run
+    """Labels and mask of `gate`'s settings (see the module docstring). With `stored` (an .npz in the run
     folder) they are read back when present, else computed and written there atomically, so
     a resumed run reuses them."""
     if stored is not None and stored.is_file():
@@ -48,29 +47,29 @@ def label_and_mask(exp: Experiment, market: MarketData, features: FEATURES,
                             allow={s: data[f"allow_{s}"] for s in market.symbols})
     rules = market_labels(market, features)
     report, evaluation, notes = None, None, []
-    if exp.regime.classifier:
-        report = walk_forward_regimes(market, features, n_splits=None, seed=exp.seed,
-                                      keep_truth=True, block_days=exp.regime.block_days)
-        evaluation = evaluate_regimes(market, features, n_splits=None, seed=exp.seed,
-                                      block_days=exp.regime.block_days, full=report)
+    spec = gate.regime
+    if spec.classifier:
+        report = walk_forward_regimes(market, features, n_splits=None, seed=gate.seed,
+                                      keep_truth=True, block_days=spec.block_days)
+        evaluation = evaluate_regimes(market, features, n_splits=None, seed=gate.seed,
+                                      block_days=spec.block_days, full=report)
         labels = {s: np.where(report.predictions[s] >= 0, report.predictions[s],
                               rules[s]).astype(np.int8) for s in market.symbols}
         notes.append(regime_note(evaluation))
     else:
         labels = {s: rules[s].astype(np.int8) for s in market.symbols}
     allow = {s: np.ones(len(market[s]), dtype=bool) for s in market.symbols}
-    if exp.regime.filter:
-        blocked = [REGIMES.index(b) for b in exp.regime.block]
-        allow = {s: ~np.isin(labels[s], blocked) for s in market.symbols}
+    if spec.filter:
+        allow = {s: ~np.isin(labels[s], list(gate.blocked)) for s in market.symbols}
     edges = None
-    if exp.regime.ml_gate:
-        gate, edges = gate_mask(market, features, SIGNAL_RICH, exp.costs, exp.account,
-                                exp.regime.gate_min_accuracy, exp.regime.gate_threshold,
-                                block_days=exp.regime.gate_block_days, seed=exp.seed)
-        allow = {s: allow[s] & gate[s] for s in market.symbols}
+    if spec.ml_gate:
+        mask, edges = gate_mask(market, features, SIGNAL_RICH, gate.costs, gate.account,
+                                spec.gate_min_accuracy, spec.gate_threshold,
+                                block_days=spec.gate_block_days, seed=gate.seed)
+        allow = {s: allow[s] & mask[s] for s in market.symbols}
         traded = [e.symbol for e in edges if e.traded]
         notes.append(f"ml gate: {len(traded)} of {len(edges)} assets clear "
-                     f"{exp.regime.gate_min_accuracy:.0%} out-of-sample accuracy and their "
+                     f"{spec.gate_min_accuracy:.0%} out-of-sample accuracy and their "
                      "baseline" + (f" ({', '.join(traded)})" if traded else ""))
     if stored is not None:
         tmp = stored.with_name(f".{stored.stem}.tmp.npz")

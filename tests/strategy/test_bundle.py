@@ -17,7 +17,7 @@ from scalper_tune.config import SyntheticSpec
 from scalper_tune.data import generate, load_dataset, write_dataset
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.inputs import ENTRY_MASK
-from scalper_tune.workflow.bundle import gated_features, load_strategy
+from scalper_tune.strategy import load_strategy
 from tests.conftest import ROOT
 
 SMOKE = yaml.safe_load((ROOT / "experiments" / "smoke.yaml").read_text())
@@ -88,7 +88,7 @@ def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_run, smo
     # the gate closes bars, and closing them changes the trades (so parity covers the gate)
     strategy = load_strategy(bundle)
     market = load_dataset(smoke_data)
-    features = gated_features(strategy, market, tmp_path / "cache")
+    market, features = strategy.inputs(market, tmp_path / "cache")
     closed = sum(int((features[s][ENTRY_MASK] < 0.5).sum()) for s in market.symbols)
     assert closed > 1000
     gated = backtest(market, features, strategy.params, strategy.costs, strategy.account)

@@ -28,6 +28,7 @@ import yaml
 from scalper_tune import __version__
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import REGIMES, RegimeSpec, StressSpec
 from scalper_tune.config.schema import build, check_keys, load_yaml
@@ -35,14 +36,13 @@ from scalper_tune.config.strategy_params import check_params
 from scalper_tune.data import load_subset
 from scalper_tune.data.market import MarketData
 from scalper_tune.errors import ConfigError
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.robustness.segments import slice_market
 from scalper_tune.store.atomic import atomic_text
-from scalper_tune.workflow.bundle_models import (GateModels, check_models, load_models,
-                                                 save_models)
-from scalper_tune.workflow.regimes import label_and_mask, with_regimes
-from scalper_tune.workflow.switching import SwitchingChoice
+from scalper_tune.strategy.models import GateModels, check_models, load_models, save_models
+from scalper_tune.workflow.entry_gate import label_and_mask, with_regimes
+from scalper_tune.workflow.switcher import SwitchingChoice
 
 BUNDLE_VERSION = 1
 DIR = "strategy"
@@ -82,10 +82,19 @@ class Strategy:
         """The saved models of the gate (hash-checked), for bars after the run's data."""
         return load_models(self.models, self.path, str(self.path / FILE))
 
-    def experiment(self) -> Experiment:
-        """The settings the gate and the features need, as an Experiment."""
-        return Experiment(name="strategy", search_space="", seed=self.seed, features=self.features,
-                          costs=self.costs, account=self.account, regime=self.regime)
+    @property
+    def gate(self) -> GateSettings:
+        """The settings of the strategy's entry gate."""
+        return GateSettings(self.regime, self.seed, self.costs, self.account)
+
+    def inputs(self, market: MarketData, cache_dir: str | Path | None = None,
+               source: str = "the data") -> tuple[MarketData, dict]:
+        """The strategy's symbols of `market` (refused: another bar size, a missing symbol) and
+        their features of its settings with the entry mask and regime labels of its gate
+        (recomputed walk-forward on all of `market`, as the run did)."""
+        market = check_market(self, market, source)
+        features = build_features(market, self.features, cache_dir).features
+        return market, with_regimes(features, label_and_mask(self.gate, market, features))
 
 
 def bundle_dict(best: Mapping, exp: Experiment, spec: FeatureSpec, market: MarketData,
@@ -214,15 +223,6 @@ def check_market(strategy: Strategy, market: MarketData, source: str) -> MarketD
     if market.symbols == strategy.symbols:
         return market
     return load_subset(market, list(strategy.symbols), source)
-
-
-def gated_features(strategy: Strategy, market: MarketData,
-                   cache_dir: str | Path | None = None) -> dict:
-    """The features of the strategy's settings on all of `market`, with the entry mask and the
-    regime labels of its gate (recomputed walk-forward, as the run did)."""
-    exp = strategy.experiment()
-    features = build_features(market, strategy.features, cache_dir).features
-    return with_regimes(features, label_and_mask(exp, market, features))
 
 
 def window(market: MarketData, features, start: int | None, stop: int | None,

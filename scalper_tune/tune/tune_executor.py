@@ -15,7 +15,7 @@ from ray.tune.search import ConcurrencyLimiter
 from scalper_tune.config.pipeline_spec import RaySpec
 from scalper_tune.pipeline.executor import MapPhase, Report, SearchPhase, TrialRecord
 from scalper_tune.tune.asha import ResumableASHA, export_study, make_searcher, tune_space
-from scalper_tune.tune.devices import phase1_device
+from scalper_tune.tune.gpu_trials import phase1_device
 from scalper_tune.tune.tuner import run_phase
 
 

@@ -21,7 +21,7 @@ from typing import Mapping
 import numpy as np
 import skops.io as sio
 
-from scalper_tune.config.experiment import Experiment
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
 from scalper_tune.errors import ConfigError
 from scalper_tune.regime.ml_edge import SIGNAL_RICH, FittedGate, NextBlockGate, next_block_gate
@@ -44,17 +44,17 @@ class GateModels:
     gate: NextBlockGate | None = None
 
 
-def fit_models(exp: Experiment, market: MarketData,
+def fit_models(settings: GateSettings, market: MarketData,
                features: Mapping[str, Mapping[str, np.ndarray]]) -> GateModels:
-    """The models of `exp`'s gate, fitted on all of `market` as walk-forward would for the
-    block after it (the same settings and seeds as the run's walk-forward fits)."""
-    regime = gate = None
-    if exp.regime.classifier:
-        regime = next_block_model(market, features, exp.regime.block_days, seed=exp.seed)
-    if exp.regime.ml_gate:
-        gate = next_block_gate(market, features, SIGNAL_RICH, exp.costs, exp.account,
-                               exp.regime.gate_min_accuracy, exp.regime.gate_threshold,
-                               block_days=exp.regime.gate_block_days, seed=exp.seed)
+    """The models of the gate's `settings`, fitted on all of `market` as walk-forward would for
+    the block after it (the same settings and seeds as the run's walk-forward fits)."""
+    spec, regime, gate = settings.regime, None, None
+    if spec.classifier:
+        regime = next_block_model(market, features, spec.block_days, seed=settings.seed)
+    if spec.ml_gate:
+        gate = next_block_gate(market, features, SIGNAL_RICH, settings.costs, settings.account,
+                               spec.gate_min_accuracy, spec.gate_threshold,
+                               block_days=spec.gate_block_days, seed=settings.seed)
     return GateModels(regime, gate)
 
 

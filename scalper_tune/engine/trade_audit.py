@@ -11,7 +11,7 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
-from scalper_tune.features.audit import AuditRow, cut_times, truncate
+from scalper_tune.features.feature_audit import AuditRow, cut_times, truncate
 from scalper_tune.features.compute import compute_market
 
 KEY = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "qty", "pnl"]

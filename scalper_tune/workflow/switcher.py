@@ -19,7 +19,7 @@ import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
-from scalper_tune.engine.switching import Switching
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.workflow.choose import figures
 from scalper_tune.workflow.screen import row_params
 
