@@ -8,14 +8,10 @@ import json
 import pandas as pd
 
 from scalper_tune.cli import options
+from scalper_tune.config.values import json_safe, python_value
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import backtest
-from scalper_tune.engine.backtest_report import (
-    metrics_json,
-    plain,
-    render_metrics,
-    write_trades_csv,
-)
+from scalper_tune.engine.backtest_report import metrics_json, render_metrics, write_trades_csv
 from scalper_tune.errors import UsageError
 from scalper_tune.live.runner import paper_replay
 
@@ -31,9 +27,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         shared = prefilter.prepare(market, features, (int(cfg.params["z_window"]),),
                                    cfg.costs.spread_mult)
         summary, _ = prefilter.run(shared, pd.DataFrame([cfg.params]), cfg.costs, cfg.account)
-        row = {k: (v.item() if hasattr(v, "item") else v) for k, v in summary.iloc[0].items()}
+        row = {k: python_value(v) for k, v in summary.iloc[0].items()}
         if args.json:
-            print(json.dumps(plain(row), indent=2))
+            print(json.dumps(json_safe(row), indent=2))
         else:
             for key, value in row.items():
                 print(f"{key:<20}{value}")

@@ -7,7 +7,8 @@ import json
 
 from scalper_tune.cli import options
 from scalper_tune.config.feature_spec import FeatureSpec
-from scalper_tune.engine.backtest_report import plain, write_trades_csv
+from scalper_tune.config.values import json_safe
+from scalper_tune.engine.backtest_report import write_trades_csv
 from scalper_tune.errors import UsageError
 from scalper_tune.features.cache import build as build_features
 
@@ -31,7 +32,7 @@ def _cmd_ml_edge(args: argparse.Namespace) -> int:
     report["params_source"] = options.cfg_source(args)
     if args.trades_out:
         write_trades_csv(taken, args.trades_out)
-    print(json.dumps(plain(report), indent=2) if args.json else render_edge(report))
+    print(json.dumps(json_safe(report), indent=2) if args.json else render_edge(report))
     return 0
 
 
@@ -45,7 +46,7 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
     cache = options.cache_dir(args)
     features = build_features(market, FeatureSpec(), cache).features
     ev = evaluate_regimes(market, features, n_splits=args.splits, seed=args.seed)
-    print(json.dumps(plain(ev.to_dict()), indent=2) if args.json else
+    print(json.dumps(json_safe(ev.to_dict()), indent=2) if args.json else
           render_regimes(ev, str(args.data)))
     return 0
 

@@ -8,8 +8,8 @@ import json
 
 from scalper_tune.cli import options
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.config.values import json_safe
 from scalper_tune.data.validate import format_ts
-from scalper_tune.engine.backtest_report import plain
 from scalper_tune.errors import UsageError
 from scalper_tune.features.cache import build as build_features
 from scalper_tune.workflow.run_summary import render_stress
@@ -51,7 +51,7 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     switching = strategy.switching if args.strategy else None
     rows = run_stress(scenarios, cfg.params, cfg.costs, cfg.account, stress_spec, switching)
     if args.json:
-        print(json.dumps(plain({"scenarios": rows, "window": {
+        print(json.dumps(json_safe({"scenarios": rows, "window": {
             "start": format_ts(start), "end": format_ts(stop)}}), indent=2))
     else:
         print(f"stress scenarios of {what} on {args.data} "

@@ -9,6 +9,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from scalper_tune.features import Features
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import cost_vector, param_vector, symbol_inputs
@@ -115,7 +116,7 @@ def total_equity(market: MarketData, runs: Mapping[str, SymbolRun], capital: flo
     return pd.Series(total, index=pd.to_datetime(times, utc=True), name="equity")
 
 
-def backtest(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def backtest(market: MarketData, features: Features,
              params: Mapping[str, object], costs: CostModel = CostModel(),
              account: float = DEFAULT_ACCOUNT,
              allow: Mapping[str, np.ndarray] | None = None,

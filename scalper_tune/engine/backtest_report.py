@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scalper_tune.config.values import json_safe
 from scalper_tune.engine.backtest import TRADE_COLUMNS
 from scalper_tune.engine.metrics import Metrics
 from scalper_tune.errors import UsageError
@@ -60,19 +61,8 @@ def render_metrics(m: Metrics) -> str:
     return "\n".join(lines)
 
 
-def plain(value):
-    """JSON-safe: NaN and infinities become null (JSON has no such numbers)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
 def metrics_json(m: Metrics) -> str:
-    return json.dumps(plain(m.to_dict()), indent=2)
+    return json.dumps(json_safe(m.to_dict()), indent=2)
 
 
 def write_trades_csv(trades: pd.DataFrame, path: str | Path) -> None:

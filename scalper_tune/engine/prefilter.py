@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from scalper_tune.features import Features
 from scalper_tune.config.costs import CostModel
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, cross_signal, half_spread,
@@ -62,7 +63,19 @@ class SharedArrays:
         return self.pooled_bars_per_year
 
 
-def prepare(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def sleeve_sharpes(states: np.ndarray, lengths: np.ndarray, bars_per_year) -> np.ndarray:
+    """Annualised Sharpe of each sleeve (combinations x assets) from the power sums of its
+    per-bar returns in the final states, over `lengths` bars per asset; 0 without variance.
+    `bars_per_year`: one figure, or one per asset (its calendar)."""
+    n = lengths[None, :]
+    mean = states[:, :, S_SUM_R] / n
+    var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(
+            np.asarray(bars_per_year, dtype=float))
+
+
+def prepare(market: MarketData, features: Features,
             windows: Sequence[int], spread_mult: float = 1.0,
             allow: Mapping[str, np.ndarray] | None = None) -> SharedArrays:
     """Concatenate what the prefilter reads (done once; shared by every chunk of the grid)."""
@@ -204,11 +217,8 @@ def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: 
     gross_win = states[:, :, S_GROSS_WIN].sum(axis=1)
     gross_loss = states[:, :, S_GROSS_LOSS].sum(axis=1)
     n = lengths[None, :]
-    mean = states[:, :, S_SUM_R] / n
-    var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
+    sharpe_assets = sleeve_sharpes(states, lengths, bars_per_year)  # each on its own calendar
     with np.errstate(invalid="ignore", divide="ignore"):
-        sharpe_assets = np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(
-            np.asarray(bars_per_year, dtype=float))  # per asset: its own calendar
         out = pd.DataFrame({
             "trades": trades.astype(np.int64),
             "win_rate": np.where(trades > 0, wins / np.maximum(trades, 1), np.nan),

@@ -11,8 +11,8 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
-from scalper_tune.features.feature_audit import AuditRow, cut_times, truncate
 from scalper_tune.features.compute import compute_market
+from scalper_tune.features.feature_audit import AuditRow, prefixes
 
 KEY = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "qty", "pnl"]
 
@@ -25,10 +25,7 @@ def audit_trades(market: MarketData, spec: FeatureSpec, params: Mapping[str, obj
     checked = violations = 0
     first: int | None = None
     compared: list[int] = []
-    for cut in cut_times(market, cuts, seed):
-        part = truncate(market, int(cut))
-        if any(len(part[s]) < 2 for s in part.symbols):
-            continue
+    for cut, part in prefixes(market, cuts, seed):
         checked += 1
         pre = backtest(part, compute_market(part, spec), params, costs).trades
         closed = full[full["exit_time"] < pd.Timestamp(int(cut), tz="UTC")]

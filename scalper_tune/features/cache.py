@@ -24,20 +24,20 @@ from pathlib import Path
 import numpy as np
 
 from scalper_tune import __version__
+from scalper_tune.features import Features
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
 from scalper_tune.features.compute import compute_market
 from scalper_tune.store.keys import FEATURE_CODE, work_key
 
 log = logging.getLogger("scalper_tune.features")
-FEATURES = dict[str, dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
 class BuildResult:
     """Features per symbol, the cache key, and whether they came from the cache."""
 
-    features: FEATURES
+    features: Features
     key: str
     hit: bool
 
@@ -62,7 +62,7 @@ class FeatureCache:
         self.folder = Path(folder)
         self._reported: set[str] = set()
 
-    def load(self, key: str) -> FEATURES | None:
+    def load(self, key: str) -> Features | None:
         """The cached features for `key`, or None when absent or damaged (damage is logged once
         and the entry removed so that the caller rebuilds it)."""
         entry = self.folder / key
@@ -71,7 +71,7 @@ class FeatureCache:
             return None
         try:
             manifest = json.loads(manifest_path.read_text())
-            out: FEATURES = {}
+            out: Features = {}
             for symbol, features in manifest["symbols"].items():
                 out[symbol] = {}
                 for name, meta in features.items():
@@ -92,7 +92,7 @@ class FeatureCache:
             self._discard(entry)
             return None
 
-    def store(self, key: str, features: FEATURES) -> None:
+    def store(self, key: str, features: Features) -> None:
         """Publish `features` under `key` atomically (a concurrent identical build may win)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=self.folder))

@@ -9,15 +9,16 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.market import MarketData
 from scalper_tune.data.validate import format_ts
-from scalper_tune.features.compute import compute_market
 from scalper_tune.errors import UsageError
+from scalper_tune.features.compute import compute_market
 
 UserFeature = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 RTOL, ATOL = 1e-9, 1e-12
@@ -112,6 +113,15 @@ def cut_times(market: MarketData, cuts: int, seed: int) -> np.ndarray:
     return np.sort(times[np.concatenate([early, rest]).astype(np.int64)])
 
 
+def prefixes(market: MarketData, cuts: int, seed: int) -> Iterator[tuple[int, MarketData]]:
+    """(cut time, the data before it) at each of `cut_times`' cuts where every symbol has at
+    least two bars: the one loop of every causality audit."""
+    for cut in cut_times(market, cuts, seed):
+        part = truncate(market, int(cut))
+        if all(len(part[s]) >= 2 for s in part.symbols):
+            yield int(cut), part
+
+
 def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature] | None = None,
           cuts: int = 20, seed: int = 7) -> list[AuditRow]:
     """Check every built-in and user feature at `cuts` random cut times (see module docstring)."""
@@ -121,10 +131,7 @@ def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature]
     violations = dict.fromkeys(names, 0)
     first: dict[str, int | None] = dict.fromkeys(names, None)
     checked = dict.fromkeys(names, 0)
-    for cut in cut_times(market, cuts, seed):
-        part = truncate(market, int(cut))
-        if any(len(part[s]) < 2 for s in part.symbols):
-            continue
+    for _, part in prefixes(market, cuts, seed):
         pre = all_features(part, spec, user)
         for name in names:
             bad_times = []
@@ -143,7 +150,7 @@ def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature]
     return [AuditRow(n, checked[n], violations[n], first[n]) for n in names]
 
 
-def _order(full: Mapping[str, Mapping[str, np.ndarray]]):
+def _order(full: Features):
     order: dict[str, int] = {}
     for features in full.values():
         for name in features:

@@ -11,6 +11,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.data.bar_builder import Bar
@@ -169,7 +170,7 @@ class LiveRunner:
 
 def paper_replay(market: MarketData, params: Mapping[str, object], costs: CostModel = CostModel(),
                  account: float = 1000.0, spec: FeatureSpec = FeatureSpec(),
-                 gate: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                 gate: Features | None = None,
                  switching: Switching | None = None):
     """Replay `market` through a LiveRunner; returns (trades table, equity, metrics).
 

@@ -16,10 +16,11 @@ import pandas as pd
 
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.config.values import python_value
 from scalper_tune.pipeline.executor import Asha, Executor, MapPhase, SearchPhase, TrialRecord
-from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.pipeline.jobs import (chunk_table, phase1_chunk, read_jobs, refine_trial,
                                         stored_job)
+from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.store import WorkStore, sub_key
 from scalper_tune.workflow import candidates as cand
 from scalper_tune.workflow.choose import finalists
@@ -27,7 +28,7 @@ from scalper_tune.workflow.evaluation import judge
 from scalper_tune.workflow.prepare import Prepared
 from scalper_tune.workflow.refine import as_table, fold_order
 from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen,
-                                          plain, row_params)
+                                          row_params)
 from scalper_tune.workflow.stress import build_scenarios, run_stress
 
 log = logging.getLogger("scalper_tune.run")
@@ -109,8 +110,8 @@ def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
     confirmed = phase1_table.loc[phase1_table["confirmed"]]
     best_row = confirmed.sort_values(["engine_robustness", "combo_id"],
                                      ascending=[False, True]).iloc[0]
-    fixed = {k: plain(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
-    start_point = {k: plain(best_row[k]) for k in space.refine}
+    fixed = {k: python_value(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
+    start_point = {k: python_value(best_row[k]) for k in space.refine}
     folds = prep.folds()
     payload = dict(folds=folds, order=fold_order(len(folds), exp.seed), exp=exp,
                    grid=space.grid, phase1=phase1_table[list(space.grid) + ["robustness_raw"]],
@@ -147,7 +148,7 @@ def refine_table(records: list[TrialRecord], fixed: dict, ctx: RunContext) -> pd
     store = WorkStore(ctx.folder.path / "refine_trials")
     rows = []
     for r in records:
-        params = {k: plain(v) for k, v in dict(fixed, **r.config).items()}
+        params = {k: python_value(v) for k, v in dict(fixed, **r.config).items()}
         full = dict({k: PARAMS[k].default for k in PARAM_NAMES}, **params)
         m = r.metrics
         stored = store.json("refine", sub_key(ctx.run_key, full), list)[0]

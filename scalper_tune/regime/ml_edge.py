@@ -23,6 +23,7 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from scalper_tune.features import Features
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.strategy_params import default_params
 from scalper_tune.data.market import MarketData
@@ -154,7 +155,7 @@ def market_edges(market: MarketData, block_days: float) -> np.ndarray:
     return fixed_edges(t0, stop, int(block_days * 86_400 * 1e9))
 
 
-def _samples(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def _samples(market: MarketData, features: Features,
              params: Mapping[str, object], costs: CostModel, account: float,
              block_days: float) -> _Samples | None:
     """Backtest the primary strategy once and describe each of its trades at its decision bar."""
@@ -254,7 +255,7 @@ def _no_trades(market: MarketData, edges: np.ndarray) -> list[AssetEdge]:
             for s in market.symbols]
 
 
-def ml_edge(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def ml_edge(market: MarketData, features: Features,
             params: Mapping[str, object], costs: CostModel = CostModel(), account: float = 1000.0,
             min_accuracy: float = 0.65, threshold: float = 0.5, block_days: float = BLOCK_DAYS,
             embargo: int = EMBARGO_BARS, permutations: int = 0,
@@ -311,7 +312,7 @@ def _n(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def gate_mask(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def gate_mask(market: MarketData, features: Features,
               params: Mapping[str, object], costs: CostModel = CostModel(),
               account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
               block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS,
@@ -365,7 +366,7 @@ class NextBlockGate:
     samples: int  # training trades
 
 
-def next_block_gate(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def next_block_gate(market: MarketData, features: Features,
                     params: Mapping[str, object], costs: CostModel = CostModel(),
                     account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
                     block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS,

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, recall_score
 
+from scalper_tune.features import Features
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.regime.classifier import RegimeClassifier
@@ -92,7 +93,7 @@ class _Pool:
     y_by_symbol: Mapping[str, np.ndarray]
 
 
-def _pooled(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def _pooled(market: MarketData, features: Features,
             columns: list[int] | None = None) -> _Pool:
     symbols = market.symbols
     X = {s: regime_matrix(market[s], features[s], market.bar_seconds) for s in symbols}
@@ -127,7 +128,7 @@ class NextBlockModel:
     rows: int  # training rows
 
 
-def next_block_model(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def next_block_model(market: MarketData, features: Features,
                      block_days: float, seed: int = 0, embargo: int = 60,
                      subsample: int = 10) -> NextBlockModel | None:
     """The deployable regime classifier of a run (see NextBlockModel); None without a
@@ -144,7 +145,7 @@ def next_block_model(market: MarketData, features: Mapping[str, Mapping[str, np.
                           int(train.size))
 
 
-def walk_forward_regimes(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]],
+def walk_forward_regimes(market: MarketData, features: Features,
                          n_splits: int | None = 4, embargo: int = 60, subsample: int = 10,
                          seed: int = 0, columns: list[int] | None = None,
                          keep_truth: bool = False,

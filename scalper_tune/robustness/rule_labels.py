@@ -17,6 +17,7 @@ from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.data.market import MarketData
 from scalper_tune.kernels.rolling_nb import rolling_max_nb
 
@@ -49,6 +50,6 @@ def label_regimes(close: np.ndarray, features: Mapping[str, np.ndarray],
     return labels
 
 
-def market_labels(market: MarketData, features: Mapping[str, Mapping[str, np.ndarray]]) -> dict:
+def market_labels(market: MarketData, features: Features) -> dict:
     return {s: label_regimes(market[s].close, features[s], market.bar_seconds)
             for s in market.symbols}

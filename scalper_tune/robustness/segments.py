@@ -12,15 +12,15 @@ history any feature needs; the segments start when every symbol has it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import WalkForwardSpec
 from scalper_tune.data.market import MarketData
 
-FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+Features = Features
 SEGMENT_NAMES = ("train", "validation", "test")
 
 
@@ -88,7 +88,7 @@ def make_segments(market: MarketData, spec: WalkForwardSpec, warmup: int) -> Seg
                     test=(int(times[val_end]), end), end=end)
 
 
-def slice_market(market: MarketData, features: FEATURES, start: int,
+def slice_market(market: MarketData, features: Features, start: int,
                  stop: int) -> tuple[MarketData, dict]:
     """Bars with start <= ts < stop, and the matching slices of the features."""
     series, feats = {}, {}

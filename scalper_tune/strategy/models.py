@@ -21,6 +21,7 @@ from typing import Mapping
 import numpy as np
 import skops.io as sio
 
+from scalper_tune.features import Features
 from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
 from scalper_tune.errors import ConfigError
@@ -45,7 +46,7 @@ class GateModels:
 
 
 def fit_models(settings: GateSettings, market: MarketData,
-               features: Mapping[str, Mapping[str, np.ndarray]]) -> GateModels:
+               features: Features) -> GateModels:
     """The models of the gate's `settings`, fitted on all of `market` as walk-forward would for
     the block after it (the same settings and seeds as the run's walk-forward fits)."""
     spec, regime, gate = settings.regime, None, None

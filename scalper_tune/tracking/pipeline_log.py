@@ -18,6 +18,7 @@ from mlflow.entities import Dataset, DatasetInput, InputTag
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.config.strategy_params import PARAMS
+from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
@@ -35,7 +36,7 @@ def _config_hash(exp: Experiment) -> str:
 
 
 def _params(row) -> dict:
-    return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in PARAMS}
+    return {k: python_value(row[k]) for k in PARAMS}
 
 
 def open_store(exp: Experiment) -> RetryingClient:
@@ -228,7 +229,7 @@ class PipelineTracker:
         tests = {int(r["index"]): r for _, r in test.iterrows()}
         for rank, row in enumerate(phase2.head(exp.robustness.finalists).itertuples(), start=1):
             params = {k: getattr(row, k) for k in PARAMS}
-            params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
+            params = {k: python_value(v) for k, v in params.items()}
             result = backtest(val_market, val_features, params, exp.costs, exp.account)
             metrics = {c: getattr(row, c) for c in phase2.columns
                        if isinstance(getattr(row, c), (int, float)) and c != "index"

@@ -25,15 +25,16 @@ import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
+from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
+from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.kernels.engine_nb import N_REGIMES
 from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, pbo_cscv,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
 from scalper_tune.workflow.evaluation import engine_fold, fold_frame, judge
-from scalper_tune.engine.regime_sets import Switching
-from scalper_tune.workflow.screen import PARAM_NAMES, plain, row_params
+from scalper_tune.workflow.screen import PARAM_NAMES, row_params
 
 PBO_RULE = ("robustness score (regime-weighted Sharpe, consistency and floor on the in-sample "
             "folds; DSR, validation Sharpe and plateau as computed) picks; performance = mean "
@@ -103,14 +104,14 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
     """The event-engine figures of one candidate (see the module docstring)."""
     parts = [engine_fold(m, f, params, exp.costs, exp.account) for m, f in fold_data]
     table = fold_frame([p[0] for p in parts], [p[1] for p in parts])
-    out = {c: plain(table[c].iloc[0]) for c in table.columns
+    out = {c: python_value(table[c].iloc[0]) for c in table.columns
            if not c.startswith("sa_f") and not c.startswith("m") and c != "n_obs"}
     for k, (summary, _) in enumerate(parts):  # per-fold regime sums: the PBO's rule reads them
         for r in range(N_REGIMES):
             for kind in ("sum", "sq", "n"):
                 out[f"reg_{kind}_{r}_f{k}"] = float(summary[f"reg_{kind}_{r}"].iloc[0])
     j = judge(table, exp, fold_data[0][0].bars_per_year()).iloc[0]
-    out.update({c: plain(j[c]) for c in ("trades", "consistency", "regime_weighted",
+    out.update({c: python_value(j[c]) for c in ("trades", "consistency", "regime_weighted",
                                            "worst_regime", "floor")})
     out.update({f"regime_sharpe_{r}": float(j[f"regime_sharpe_{r}"]) for r in REGIMES})
     out.update(segment_figures(*train, params, exp, "train"))

@@ -11,6 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import ENTRY_MASK, REGIME_LABEL
@@ -20,7 +21,7 @@ from scalper_tune.robustness.rule_labels import market_labels
 from scalper_tune.workflow.regime_eval import RegimeEvaluation, evaluate_regimes
 
 log = logging.getLogger("scalper_tune.run")
-FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+Features = Features
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class RegimeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def label_and_mask(gate: GateSettings, market: MarketData, features: FEATURES,
+def label_and_mask(gate: GateSettings, market: MarketData, features: Features,
                    stored: Path | None = None) -> RegimeResult:
     """Labels and mask of `gate`'s settings (see the module docstring). With `stored` (an .npz in the run
     folder) they are read back when present, else computed and written there atomically, so
@@ -92,7 +93,7 @@ def regime_note(ev: RegimeEvaluation) -> str:
             f"{base['rules']:.1%}, book only {base['book_only']:.1%}")
 
 
-def with_regimes(features: FEATURES, result: RegimeResult) -> dict:
+def with_regimes(features: Features, result: RegimeResult) -> dict:
     """The features plus `allow_entry` (the mask) and `regime_label` (the labels, for the
     per-regime statistics) per symbol."""
     return {s: dict(f, **{ENTRY_MASK: result.allow[s].astype(float),

@@ -35,18 +35,6 @@ JUDGED = ("trades", "total_pnl", "sharpe_mean", "consistency",
           "robustness_raw")
 
 
-def _asset_sharpes(states: np.ndarray, lengths: np.ndarray,
-                   bars_per_year: np.ndarray) -> np.ndarray:
-    """Annualised Sharpe of each sleeve (combinations x assets) from the final states."""
-    from scalper_tune.kernels.engine_nb import S_SUM_R, S_SUM_R2
-
-    n = lengths[None, :]
-    mean = states[:, :, S_SUM_R] / n
-    var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(bars_per_year)
-
-
 def fold_frame(summaries: Sequence[pd.DataFrame], asset_sharpes: Sequence[np.ndarray],
                fold_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Per-fold and pooled columns from one summary (and asset Sharpes) per fold (`fold_ids`:
@@ -74,7 +62,7 @@ def prefilter_folds(folds: Sequence[prefilter.SharedArrays], rows: pd.DataFrame,
         summary, states = prefilter.run(shared, rows.reset_index(drop=True), costs, account,
                                         threads, device)
         summaries.append(summary)
-        sharpes.append(_asset_sharpes(states, np.diff(shared.start).astype(float),
+        sharpes.append(prefilter.sleeve_sharpes(states, np.diff(shared.start).astype(float),
                                       shared.asset_bars_per_year))
     return fold_frame(summaries, sharpes)
 
@@ -90,7 +78,7 @@ def engine_fold(market: MarketData, features, params: Mapping[str, object], cost
                      for s in market.symbols])
     per_asset = np.array([market.bars_per_year(s) for s in market.symbols])
     summary = prefilter.summarize(states, lengths, capital, account, per_asset, bars)
-    return summary, _asset_sharpes(states, lengths, per_asset)
+    return summary, prefilter.sleeve_sharpes(states, lengths, per_asset)
 
 
 def _labels(features, n: int) -> np.ndarray:

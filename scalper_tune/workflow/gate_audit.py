@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.config.feature_spec import FeatureSpec
+from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
-from scalper_tune.features.feature_audit import AuditRow, cut_times, truncate
 from scalper_tune.features.compute import compute_market
+from scalper_tune.features.feature_audit import AuditRow, prefixes
 from scalper_tune.workflow.entry_gate import label_and_mask
 
 
@@ -20,10 +20,7 @@ def audit_regimes(gate: GateSettings, market: MarketData, spec: FeatureSpec, cut
     full = label_and_mask(gate, market, compute_market(market, spec))
     checked = 0
     bad = {"regime labels": [], "entry mask": []}
-    for cut in cut_times(market, cuts, seed):
-        part = truncate(market, int(cut))
-        if any(len(part[s]) < 2 for s in part.symbols):
-            continue
+    for _, part in prefixes(market, cuts, seed):
         checked += 1
         pre = label_and_mask(gate, part, compute_market(part, spec))
         for name, got, want in (("regime labels", pre.labels, full.labels),

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.search_space import SearchSpace
@@ -20,7 +21,7 @@ from scalper_tune.robustness.data_check import check_enough_data
 from scalper_tune.robustness.segments import Segments, make_segments, slice_market
 from scalper_tune.workflow.entry_gate import RegimeResult, label_and_mask, with_regimes
 
-FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+Features = Features
 REFINE_EXTRA_WINDOWS = 6  # log-spaced windows of the refinement's z_window range
 
 
@@ -49,7 +50,7 @@ class Prepared:
     space: SearchSpace | None
     market: MarketData
     data_hash: str
-    features: FEATURES  # with allow_entry and regime_label
+    features: Features  # with allow_entry and regime_label
     regimes: RegimeResult
     segments: Segments
     windows: tuple[int, ...]

@@ -18,7 +18,7 @@ import pandas as pd
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.engine import prefilter
 from scalper_tune.robustness.score import W_PLATEAU, plateau_scores
-from scalper_tune.workflow.evaluation import POOLED, fold_frame, judge, prefilter_folds
+from scalper_tune.workflow.evaluation import POOLED, judge, prefilter_folds
 
 FoldResult = dict  # one fold's figures (JSON-able): see evaluate_fold
 

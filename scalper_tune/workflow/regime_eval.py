@@ -16,13 +16,14 @@ from typing import Mapping
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
+from scalper_tune.features import Features
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.regime.features import BOOK_COLUMNS, NAMES
 from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
 from scalper_tune.robustness.rule_labels import market_labels
 
-FEATURES = Mapping[str, Mapping[str, np.ndarray]]
+Features = Features
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _score(truth: np.ndarray, guess: np.ndarray) -> float:
         return float(balanced_accuracy_score(truth, guess))
 
 
-def evaluate_regimes(market: MarketData, features: FEATURES, n_splits: int | None = 5,
+def evaluate_regimes(market: MarketData, features: Features, n_splits: int | None = 5,
                      seed: int = 7, block_days: float | None = None,
                      full: RegimeReport | None = None) -> RegimeEvaluation:
     """The classifier's walk-forward balanced accuracy and per-regime recall, with the three

@@ -16,6 +16,7 @@ import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.strategy_params import PARAMS, default_params
+from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine import prefilter
 from scalper_tune.robustness.score import W_PLATEAU, plateau_scores
@@ -86,7 +87,7 @@ def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
                              ascending=[False, True]).head(exp.phase1.keep_top).index
     bars_per_year = fold_data[0][0].bars_per_year()
     for i in top:
-        params = {k: plain(out.at[i, k]) for k in PARAM_NAMES}
+        params = {k: python_value(out.at[i, k]) for k in PARAM_NAMES}
         row = engine_folds(fold_data, params, exp.costs, exp.account)
         j = judge(row, exp, bars_per_year).iloc[0]
         out.at[i, "engine_robustness"] = (j["robustness_raw"]
@@ -102,11 +103,6 @@ def _finite(x) -> float:
     return float(x) if np.isfinite(x) else 0.0
 
 
-def plain(value):
-    """A NumPy scalar as the Python value (YAML, JSON and Tune configs want those)."""
-    return value.item() if hasattr(value, "item") else value
-
-
 def row_params(row) -> dict:
     """The complete parameter set of a table row (Python values)."""
-    return {k: plain(row[k]) for k in PARAM_NAMES}
+    return {k: python_value(row[k]) for k in PARAM_NAMES}

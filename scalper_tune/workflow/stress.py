@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from scalper_tune.features import Features
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import StressSpec
@@ -35,7 +36,7 @@ from scalper_tune.robustness.segments import slice_market, warmup_bars
 CRASH_SEED_OFFSET = 1_000_003  # the stress market's seed: never the tuned one
 CRASH_AT = 0.5  # and its crash starts half-way (the default market's starts at 35 %)
 
-Features = Mapping[str, Mapping[str, np.ndarray]]
+Features = Features
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def test_editing_a_kernel_makes_the_cache_miss(tmp_path, monkeypatch):
         edited = cache_key(market, spec)
         assert edited != first
         assert not build(market, spec, tmp_path / "fc").hit  # a miss: recomputed
-        cli_file = copy / "cli.py"
+        cli_file = copy / "cli" / "__init__.py"
         cli_file.write_text(cli_file.read_text() + "\n# an edit\n")
         keys.code_version.cache_clear()
         assert cache_key(market, spec) == edited
