@@ -42,6 +42,7 @@ def test_dataset_constructors(tmp_path):
         st.Dataset.load(tmp_path / "nothing")
 
 
+@pytest.mark.slow
 def test_trainable_in_a_users_tuner(ray_session, tmp_path):
     from ray import tune
 

@@ -4,6 +4,8 @@ and without a book."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -11,6 +13,8 @@ import sys
 import numpy as np
 
 from tests.conftest import ROOT, clean_env
+
+pytestmark = pytest.mark.slow  # the CUDA simulator in a subprocess
 
 INTEGER = ("trades", "assets_traded")
 CLOSE = ("total_pnl", "equity_pnl", "sharpe_mean", "return_on_account", "max_dd_pct", "m1",

@@ -9,11 +9,16 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # several processes opening one store
 
 OPEN = """
 import json, sys, time
 from scalper_tune.tracking.mlflow_store import get_or_create_experiment, open_client
+
 uri = f"sqlite:///{sys.argv[1]}"
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)

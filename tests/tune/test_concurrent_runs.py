@@ -70,6 +70,7 @@ print(json.dumps({"hit": result.hit, "key": result.key, "sha": digest.hexdigest(
 """
 
 
+@pytest.mark.slow
 def test_two_feature_builds_of_one_dataset_at_once(tmp_path):
     from scalper_tune.config import SyntheticSpec
     from scalper_tune.data import generate
@@ -97,6 +98,7 @@ def test_two_feature_builds_of_one_dataset_at_once(tmp_path):
             assert loaded[symbol][name].tobytes() == values.tobytes(), (symbol, name)
 
 
+@pytest.mark.slow
 def test_a_store_locked_too_long_is_refused_and_nothing_is_written(tmp_path):
     (tmp_path / "mlruns").mkdir()
     db = tmp_path / "mlruns" / "mlflow.db"

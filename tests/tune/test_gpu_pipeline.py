@@ -4,6 +4,8 @@ is refused before any work, exit 2."""
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
@@ -11,6 +13,8 @@ import yaml
 
 from tests.conftest import ROOT, clean_env
 from tests.tune.compare import assert_same_results
+
+pytestmark = pytest.mark.slow  # pipeline runs in subprocesses under the CUDA simulator
 
 
 def _smoke_on(tmp_path, device: str):

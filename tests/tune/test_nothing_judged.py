@@ -4,6 +4,8 @@ run prints nothing on stderr."""
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
@@ -14,6 +16,8 @@ import yaml
 from scalper_tune.data import write_dataset
 from scalper_tune.data.market import MarketData, SymbolData
 from tests.conftest import ROOT, clean_env
+
+pytestmark = pytest.mark.slow  # pipeline runs in subprocesses
 
 
 def _flat(n: int = 9000) -> MarketData:

@@ -3,6 +3,8 @@ read back with MlflowClient, best_config.yaml into `backtest`, and determinism."
 
 from __future__ import annotations
 
+import pytest
+
 import os
 from collections import Counter
 from pathlib import Path
@@ -13,6 +15,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # runs the pipeline on Ray
 
 SMOKE = ROOT / "experiments" / "smoke.yaml"
 

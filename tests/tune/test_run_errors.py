@@ -14,6 +14,8 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, run_subprocess
 
+pytestmark = pytest.mark.slow  # the run command in subprocesses
+
 SPACE = ROOT / "search_spaces" / "smoke_grid.yaml"
 
 

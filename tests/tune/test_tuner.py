@@ -72,6 +72,7 @@ def test_restored_trials_rebuild_the_rungs_and_later_decisions():
     assert [_run(plain, t, s) for t, s in zip(fresh, scores[8:])] != expected[8:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("torn", ["experiment_state-*.json", "callback-states-*.pkl"])
 def test_a_torn_snapshot_starts_the_phase_again(tmp_path, ray_session, run_log, torn):
     init_ray(None, verbose=False)
