@@ -15,9 +15,8 @@ from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import cost_vector, param_vector, symbol_inputs
 from scalper_tune.engine.metrics import Metrics, compute_metrics
 from scalper_tune.engine.regime_sets import Switching, switching_inputs
-from scalper_tune.kernels.engine_nb import (T_DIR, T_ENTRY_BAR, T_ENTRY_PX, T_EXIT_BAR, T_EXIT_PX,
-                                            T_FEES, T_INTRABAR, T_PNL, T_QTY, T_REASON, T_RET,
-                                            run_engine_nb)
+from scalper_tune.kernels.engine_nb import run_engine_nb
+from scalper_tune.kernels.layout import S, T
 from scalper_tune.kernels.strategy_nb import (EXIT_SESSION_CLOSE, EXIT_STOP, EXIT_STOP_GAP,
                                               EXIT_TAKE_PROFIT, EXIT_TIME)
 
@@ -60,13 +59,12 @@ def run_symbol(market: MarketData, symbol: str, features: Mapping[str, np.ndarra
     else:
         x, pset = switching_inputs(data, features, switching, costs, allow)
         P = switching.matrix()
-    trades, equity, in_pos, state = run_engine_nb(
-        x.open, x.high, x.low, x.close, x.hs, x.bid_size, x.ask_size, x.z, x.volz, x.imb, x.allow,
-        x.mu, x.half_life, x.cross, x.regime, x.left, pset, P, cost_vector(costs), capital)
+    trades, equity, in_pos, state = run_engine_nb(x, pset, P, cost_vector(costs), capital)
     open_position = None
-    if state[1] != 0.0:  # S_DIR
-        open_position = {"side": "long" if state[1] > 0 else "short", "qty": float(state[2]),
-                         "entry_price": float(state[3]), "entry_bar": int(state[4]),
+    if state[S.dir] != 0.0:
+        open_position = {"side": "long" if state[S.dir] > 0 else "short",
+                         "qty": float(state[S.qty]), "entry_price": float(state[S.entry_px]),
+                         "entry_bar": int(state[S.entry_bar]),
                          "mark_price": float(data.close[-1])}
     return SymbolRun(trades=trades, equity=equity, in_position=in_pos, open_position=open_position,
                      state=state)
@@ -81,17 +79,17 @@ def trades_frame(market: MarketData, runs: Mapping[str, SymbolRun]) -> pd.DataFr
         if t.shape[0] == 0:
             continue
         ts = market[symbol].ts
-        entry_bar = t[:, T_ENTRY_BAR].astype(np.int64)
-        exit_bar = t[:, T_EXIT_BAR].astype(np.int64)
-        exit_ns = ts[exit_bar] + t[:, T_INTRABAR].astype(np.int64) * market.bar_ns
+        entry_bar = t[:, T.entry_bar].astype(np.int64)
+        exit_bar = t[:, T.exit_bar].astype(np.int64)
+        exit_ns = ts[exit_bar] + t[:, T.intrabar].astype(np.int64) * market.bar_ns
         frames.append(pd.DataFrame({
             "symbol": symbol,
-            "side": np.where(t[:, T_DIR] > 0, "long", "short"),
+            "side": np.where(t[:, T.dir] > 0, "long", "short"),
             "entry_time": pd.to_datetime(ts[entry_bar], utc=True),
             "exit_time": pd.to_datetime(exit_ns, utc=True),
-            "entry_price": t[:, T_ENTRY_PX], "exit_price": t[:, T_EXIT_PX], "qty": t[:, T_QTY],
-            "pnl": t[:, T_PNL], "return": t[:, T_RET], "fees": t[:, T_FEES],
-            "exit_reason": [EXIT_REASONS[int(r)] for r in t[:, T_REASON]],
+            "entry_price": t[:, T.entry_px], "exit_price": t[:, T.exit_px], "qty": t[:, T.qty],
+            "pnl": t[:, T.pnl], "return": t[:, T.ret], "fees": t[:, T.fees],
+            "exit_reason": [EXIT_REASONS[int(r)] for r in t[:, T.reason]],
             "_entry_bar": entry_bar, "_exit_bar": exit_bar}))
     if not frames:
         empty = {c: pd.Series(dtype=float) for c in TRADE_COLUMNS}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 
@@ -12,42 +11,26 @@ from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.data.market import SymbolData
 from scalper_tune.errors import ConfigError
 from scalper_tune.features.compute import SESSION_LEFT
-from scalper_tune.kernels.strategy_nb import (C_IMPACT, C_LATENCY, C_MAKER, C_SLIP, C_TAKER, N_COSTS,
-                                              N_PARAMS, P_BASE, P_CROSS, P_ENTRY_Z, P_HOLD_HL,
-                                              P_FLAT_CLOSE, P_IMB, P_MAX_HOLD, P_MAX_POS,
-                                              P_NO_ENTRY_LAST, P_OU_FRAC, P_SIDE, P_STOP, P_VOL_Z,
-                                              SIDE_BOTH, SIDE_LONG, SIDE_SHORT)
+from scalper_tune.kernels.layout import COST_FIELDS, PARAM_FIELDS
+from scalper_tune.kernels.strategy_nb import SIDE_BOTH, SIDE_LONG, SIDE_SHORT
 
 SIDES = {"long": SIDE_LONG, "short": SIDE_SHORT, "both": SIDE_BOTH}
 ENTRY_MASK = "allow_entry"  # optional pseudo-feature: 1 where entries are allowed (regime filter)
 REGIME_LABEL = "regime_label"  # optional pseudo-feature: each bar's causal regime label (-1: none)
-_SLOTS = {"entry_z": P_ENTRY_Z, "vol_z_min": P_VOL_Z, "imbalance_min": P_IMB,
-          "ou_exit_frac": P_OU_FRAC, "stop_loss": P_STOP, "max_hold": P_MAX_HOLD,
-          "hold_half_lives": P_HOLD_HL, "base_position": P_BASE, "max_position": P_MAX_POS,
-          "cross_venue_z": P_CROSS, "flat_at_close": P_FLAT_CLOSE,
-          "no_entry_last_bars": P_NO_ENTRY_LAST}
 
 
 def param_vector(params: Mapping[str, object]) -> np.ndarray:
-    """A complete parameter mapping -> the kernels' float64 vector (see strategy_nb.P_*)."""
+    """A complete parameter mapping -> the kernels' float64 vector (slots `layout.P`)."""
     missing = [k for k in PARAMS if k not in params]
     if missing:
         raise ConfigError(f"parameters missing: {', '.join(missing)}")
-    p = np.zeros(N_PARAMS)
-    for name, slot in _SLOTS.items():
-        p[slot] = float(params[name])
-    p[P_SIDE] = SIDES[str(params["side"])]
-    return p
+    return np.array([SIDES[str(params[name])] if name == "side" else float(params[name])
+                     for name in PARAM_FIELDS])
 
 
 def cost_vector(costs: CostModel) -> np.ndarray:
-    c = np.zeros(N_COSTS)
-    c[C_TAKER] = costs.taker_fee_bps
-    c[C_MAKER] = costs.maker_fee_bps
-    c[C_SLIP] = costs.slippage_bps
-    c[C_IMPACT] = costs.impact_bps
-    c[C_LATENCY] = costs.latency
-    return c
+    """The cost model -> the kernels' float64 vector (slots `layout.C`)."""
+    return np.array([float(getattr(costs, name)) for name in COST_FIELDS])
 
 
 def half_spread(data: SymbolData, spread_mult: float) -> np.ndarray:
@@ -60,9 +43,9 @@ def half_spread(data: SymbolData, spread_mult: float) -> np.ndarray:
     return np.where(np.isfinite(hs), hs, 0.0)
 
 
-@dataclass(frozen=True)
-class SymbolInputs:
-    """Per-bar arrays of one symbol for one z_window."""
+class SymbolInputs(NamedTuple):
+    """Per-bar arrays of one symbol for one z_window: the event engine's inputs, passed to its
+    kernel as one bundle (a NamedTuple of arrays, which Numba takes as one argument)."""
 
     open: np.ndarray
     high: np.ndarray

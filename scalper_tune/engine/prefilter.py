@@ -19,10 +19,7 @@ from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, cross_signal, half_spread,
                                         param_vector, regime_labels, session_left)
 from scalper_tune.errors import ConfigError
-from scalper_tune.kernels.engine_nb import (N_REGIMES, S_BARS_IN_POS, S_EQUITY, S_GROSS_LOSS,
-                                            S_GROSS_WIN, S_HOLD_BARS, S_MAX_DD, S_MAX_DD_PCT,
-                                            S_REG_SQ, S_REG_SUM, S_SUM_R, S_SUM_R2, S_SUM_R3,
-                                            S_SUM_R4, S_SUM_RET, S_TRADES, S_WINS, S_WORST_RET)
+from scalper_tune.kernels.layout import N_REGIMES, REG_SQ, REG_SUM, S
 from scalper_tune.kernels.prefilter_nb import run_prefilter_nb
 from scalper_tune.kernels.threads import set_threads
 from scalper_tune.engine.work_plan import BLOCK_BARS, UNIT_JOBS, WorkPlan, plan
@@ -68,8 +65,8 @@ def sleeve_sharpes(states: np.ndarray, lengths: np.ndarray, bars_per_year) -> np
     per-bar returns in the final states, over `lengths` bars per asset; 0 without variance.
     `bars_per_year`: one figure, or one per asset (its calendar)."""
     n = lengths[None, :]
-    mean = states[:, :, S_SUM_R] / n
-    var = (states[:, :, S_SUM_R2] - n * mean ** 2) / np.maximum(n - 1, 1)
+    mean = states[:, :, S.sum_r] / n
+    var = (states[:, :, S.sum_r2] - n * mean ** 2) / np.maximum(n - 1, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(var > 0, mean / np.sqrt(var), 0.0) * np.sqrt(
             np.asarray(bars_per_year, dtype=float))
@@ -212,10 +209,10 @@ def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: 
     bars (Sharpe, skewness, kurtosis: robustness/stats.py); and per regime label k the pooled sum
     and sum of squares of those returns, `reg_sum_k` and `reg_sq_k`, over `reg_n_k` bars
     (`regime_bars`: n_assets x N_REGIMES; zeros when not given)."""
-    trades = states[:, :, S_TRADES].sum(axis=1)
-    wins = states[:, :, S_WINS].sum(axis=1)
-    gross_win = states[:, :, S_GROSS_WIN].sum(axis=1)
-    gross_loss = states[:, :, S_GROSS_LOSS].sum(axis=1)
+    trades = states[:, :, S.trades].sum(axis=1)
+    wins = states[:, :, S.wins].sum(axis=1)
+    gross_win = states[:, :, S.gross_win].sum(axis=1)
+    gross_loss = states[:, :, S.gross_loss].sum(axis=1)
     n = lengths[None, :]
     sharpe_assets = sleeve_sharpes(states, lengths, bars_per_year)  # each on its own calendar
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -223,28 +220,28 @@ def summarize(states: np.ndarray, lengths: np.ndarray, capital: float, account: 
             "trades": trades.astype(np.int64),
             "win_rate": np.where(trades > 0, wins / np.maximum(trades, 1), np.nan),
             "total_pnl": gross_win - gross_loss,
-            "equity_pnl": (states[:, :, S_EQUITY] - capital).sum(axis=1),
+            "equity_pnl": (states[:, :, S.equity] - capital).sum(axis=1),
             "return_on_account": (gross_win - gross_loss) / account,
             "profit_factor": np.where(gross_loss > 0, gross_win / gross_loss,
                                       np.where(gross_win > 0, np.inf, np.nan)),
-            "avg_return": np.where(trades > 0, states[:, :, S_SUM_RET].sum(axis=1)
+            "avg_return": np.where(trades > 0, states[:, :, S.sum_ret].sum(axis=1)
                                    / np.maximum(trades, 1), np.nan),
-            "worst_trade": np.where(trades > 0, states[:, :, S_WORST_RET].min(axis=1), np.nan),
+            "worst_trade": np.where(trades > 0, states[:, :, S.worst_ret].min(axis=1), np.nan),
             "sharpe_mean": sharpe_assets.mean(axis=1),
-            "max_dd_sum": -states[:, :, S_MAX_DD].sum(axis=1),
-            "exposure": (states[:, :, S_BARS_IN_POS] / n).mean(axis=1),
-            "avg_holding_bars": np.where(trades > 0, states[:, :, S_HOLD_BARS].sum(axis=1)
+            "max_dd_sum": -states[:, :, S.max_dd].sum(axis=1),
+            "exposure": (states[:, :, S.bars_in_pos] / n).mean(axis=1),
+            "avg_holding_bars": np.where(trades > 0, states[:, :, S.hold_bars].sum(axis=1)
                                          / np.maximum(trades, 1), np.nan),
-            "assets_traded": (states[:, :, S_TRADES] > 0).sum(axis=1),
-            "max_dd_pct": states[:, :, S_MAX_DD_PCT].max(axis=1),
+            "assets_traded": (states[:, :, S.trades] > 0).sum(axis=1),
+            "max_dd_pct": states[:, :, S.max_dd_pct].max(axis=1),
             "n_obs": np.full(states.shape[0], float(lengths.sum())),
-            "m1": states[:, :, S_SUM_R].sum(axis=1), "m2": states[:, :, S_SUM_R2].sum(axis=1),
-            "m3": states[:, :, S_SUM_R3].sum(axis=1), "m4": states[:, :, S_SUM_R4].sum(axis=1),
+            "m1": states[:, :, S.sum_r].sum(axis=1), "m2": states[:, :, S.sum_r2].sum(axis=1),
+            "m3": states[:, :, S.sum_r3].sum(axis=1), "m4": states[:, :, S.sum_r4].sum(axis=1),
         })
     counts = (np.zeros(N_REGIMES) if regime_bars is None
               else np.asarray(regime_bars, dtype=float).sum(axis=0))
     for k in range(N_REGIMES):
-        out[f"reg_sum_{k}"] = states[:, :, S_REG_SUM + k].sum(axis=1)
-        out[f"reg_sq_{k}"] = states[:, :, S_REG_SQ + k].sum(axis=1)
+        out[f"reg_sum_{k}"] = states[:, :, REG_SUM + k].sum(axis=1)
+        out[f"reg_sq_{k}"] = states[:, :, REG_SQ + k].sum(axis=1)
         out[f"reg_n_{k}"] = float(counts[k])
     return out

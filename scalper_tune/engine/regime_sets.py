@@ -10,7 +10,6 @@ it, because they are fixed in the position's state at the entry.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -66,6 +65,6 @@ def switching_inputs(data: SymbolData, features: Mapping[str, np.ndarray], sw: S
     def pick(name: str) -> np.ndarray:
         return np.ascontiguousarray(np.choose(pset, [getattr(x, name) for x in xs]))
 
-    x = dataclasses.replace(xs[0], z=pick("z"), mu=pick("mu"), half_life=pick("half_life"),
+    x = xs[0]._replace(z=pick("z"), mu=pick("mu"), half_life=pick("half_life"),
                             allow=np.ascontiguousarray(xs[0].allow & has_set))
     return x, pset

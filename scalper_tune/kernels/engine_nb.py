@@ -4,13 +4,13 @@ The backtest loops `step_nb` over every bar; the prefilter loops it over entry c
 open-position bars only (a flat bar without a signal changes nothing); the paper runner calls it
 once per live event. Same step, same decisions and fills.
 
-State vector (float64, indices S_*): sleeve cash, the open position, the pending orders, and
+State vector (float64, slots `layout.S`): sleeve cash, the open position, the pending orders, and
 running statistics so that summaries need no per-bar arrays: the power sums of the per-bar
 returns (1st to 4th: Sharpe, skewness and kurtosis), the same first two sums per regime label of
 the bar (N_REGIMES labels; a label outside [0, N_REGIMES) is not counted), the drawdown in $ and
 as a fraction of the peak, and trade counts. A bar that is skipped while flat (the prefilter)
 has return 0 and adds nothing to any sum, so the sums are exact; bar counts per regime come from
-the labels outside the kernel. A closed trade is written to `trade` (indices T_*) and `step_nb`
+the labels outside the kernel. A closed trade is written to `trade` (slots `layout.T`) and `step_nb`
 returns 1.
 
 Sessions (stocks): `left` is the number of bars left in the bar's trading session including
@@ -26,25 +26,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from scalper_tune.kernels.strategy_nb import (C_LATENCY, C_MAKER, C_TAKER, EXIT_NONE,
-                                              EXIT_SESSION_CLOSE, EXIT_STOP_GAP, EXIT_TAKE_PROFIT,
-                                              EXIT_TIME, P_FLAT_CLOSE, P_NO_ENTRY_LAST, P_STOP,
-                                              entry_direction_nb, hold_limit_nb,
-                                              intrabar_exit_nb, market_fill_nb, position_qty_nb,
-                                              take_profit_level_nb)
+from scalper_tune.kernels.layout import C, N_REGIMES, N_STATE, N_TRADE, P, REG_SQ, REG_SUM, S, T
+from scalper_tune.kernels.strategy_nb import (EXIT_NONE, EXIT_SESSION_CLOSE, EXIT_STOP_GAP,
+                                              EXIT_TAKE_PROFIT, EXIT_TIME, entry_direction_nb,
+                                              hold_limit_nb, intrabar_exit_nb, market_fill_nb,
+                                              position_qty_nb, take_profit_level_nb)
 
-(S_CASH, S_DIR, S_QTY, S_ENTRY_PX, S_ENTRY_BAR, S_STOP, S_TP, S_HOLD, S_FEE_IN,
- S_PEND_ENTRY_BAR, S_PEND_DIR, S_PEND_QTY, S_PEND_TP, S_PEND_HOLD, S_PEND_EXIT_BAR,
- S_PREV_EQ, S_PEAK, S_MAX_DD, S_SUM_R, S_SUM_R2, S_TRADES, S_WINS, S_GROSS_WIN, S_GROSS_LOSS,
- S_SUM_RET, S_WORST_RET, S_BARS_IN_POS, S_HOLD_BARS, S_EQUITY, S_FEES, S_PEND_STOP,
- S_SUM_R3, S_SUM_R4, S_MAX_DD_PCT) = range(34)
-N_REGIMES = 5  # regime labels 0..4 (calm, trending, volatile, toxic, crash)
-S_REG_SUM = 34  # S_REG_SUM + k: sum of per-bar returns on bars labelled k
-S_REG_SQ = S_REG_SUM + N_REGIMES  # S_REG_SQ + k: sum of their squares
-N_STATE = S_REG_SQ + N_REGIMES
-(T_ENTRY_BAR, T_EXIT_BAR, T_DIR, T_ENTRY_PX, T_EXIT_PX, T_QTY, T_PNL, T_RET, T_FEES, T_REASON,
- T_INTRABAR) = range(11)
-N_TRADE = 11
+__all__ = ["N_REGIMES", "N_STATE", "N_TRADE", "run_engine_nb", "step_nb"]
 
 
 @njit(cache=True)
@@ -61,56 +49,56 @@ def reset_state_nb(s: np.ndarray, capital: float) -> None:
     kernel's per-thread state is a local array)."""
     for i in range(N_STATE):
         s[i] = 0.0
-    s[S_CASH] = capital
-    s[S_PEND_ENTRY_BAR] = -1.0
-    s[S_PEND_EXIT_BAR] = -1.0
-    s[S_ENTRY_BAR] = -1.0
-    s[S_PREV_EQ] = capital
-    s[S_PEAK] = capital
-    s[S_EQUITY] = capital
-    s[S_WORST_RET] = np.inf
+    s[S.cash] = capital
+    s[S.pend_entry_bar] = -1.0
+    s[S.pend_exit_bar] = -1.0
+    s[S.entry_bar] = -1.0
+    s[S.prev_eq] = capital
+    s[S.peak] = capital
+    s[S.equity] = capital
+    s[S.worst_ret] = np.inf
 
 
 @njit(cache=True)
 def is_idle_nb(s: np.ndarray) -> bool:
     """Flat with no pending order: a bar without an entry signal changes nothing."""
-    return s[S_DIR] == 0.0 and s[S_PEND_ENTRY_BAR] < 0.0
+    return s[S.dir] == 0.0 and s[S.pend_entry_bar] < 0.0
 
 
 @njit(cache=True)
 def _close_trade(s: np.ndarray, trade: np.ndarray, t: int, px: float, fee_rate: float,
                  reason: int, intrabar: bool) -> None:
-    direction = s[S_DIR]
-    qty = s[S_QTY]
+    direction = s[S.dir]
+    qty = s[S.qty]
     fee_out = qty * px * fee_rate * 1e-4
-    gross = direction * qty * (px - s[S_ENTRY_PX])
-    s[S_CASH] += gross - fee_out
-    pnl = gross - s[S_FEE_IN] - fee_out
-    ret = pnl / (qty * s[S_ENTRY_PX])
-    trade[T_ENTRY_BAR] = s[S_ENTRY_BAR]
-    trade[T_EXIT_BAR] = t
-    trade[T_DIR] = direction
-    trade[T_ENTRY_PX] = s[S_ENTRY_PX]
-    trade[T_EXIT_PX] = px
-    trade[T_QTY] = qty
-    trade[T_PNL] = pnl
-    trade[T_RET] = ret
-    trade[T_FEES] = s[S_FEE_IN] + fee_out
-    trade[T_REASON] = reason
-    trade[T_INTRABAR] = 1.0 if intrabar else 0.0
-    s[S_TRADES] += 1.0
-    s[S_FEES] += s[S_FEE_IN] + fee_out
+    gross = direction * qty * (px - s[S.entry_px])
+    s[S.cash] += gross - fee_out
+    pnl = gross - s[S.fee_in] - fee_out
+    ret = pnl / (qty * s[S.entry_px])
+    trade[T.entry_bar] = s[S.entry_bar]
+    trade[T.exit_bar] = t
+    trade[T.dir] = direction
+    trade[T.entry_px] = s[S.entry_px]
+    trade[T.exit_px] = px
+    trade[T.qty] = qty
+    trade[T.pnl] = pnl
+    trade[T.ret] = ret
+    trade[T.fees] = s[S.fee_in] + fee_out
+    trade[T.reason] = reason
+    trade[T.intrabar] = 1.0 if intrabar else 0.0
+    s[S.trades] += 1.0
+    s[S.fees] += s[S.fee_in] + fee_out
     if pnl > 0.0:
-        s[S_WINS] += 1.0
-        s[S_GROSS_WIN] += pnl
+        s[S.wins] += 1.0
+        s[S.gross_win] += pnl
     else:
-        s[S_GROSS_LOSS] -= pnl
-    s[S_SUM_RET] += ret
-    s[S_WORST_RET] = min(s[S_WORST_RET], ret)
-    s[S_HOLD_BARS] += t - s[S_ENTRY_BAR] + 1.0
-    s[S_DIR] = 0.0
-    s[S_QTY] = 0.0
-    s[S_PEND_EXIT_BAR] = -1.0
+        s[S.gross_loss] -= pnl
+    s[S.sum_ret] += ret
+    s[S.worst_ret] = min(s[S.worst_ret], ret)
+    s[S.hold_bars] += t - s[S.entry_bar] + 1.0
+    s[S.dir] = 0.0
+    s[S.qty] = 0.0
+    s[S.pend_exit_bar] = -1.0
 
 
 @njit(cache=True)
@@ -121,39 +109,39 @@ def broker_step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high:
     stop-loss and take-profit inside it (stop first). `hs_prev`, `*_size_prev` come from the book
     at the previous close. Returns 1 if a trade closed (described in `trade`), else 0."""
     closed = 0
-    if s[S_PEND_ENTRY_BAR] == t:
-        direction = int(s[S_PEND_DIR])
-        qty = s[S_PEND_QTY]
+    if s[S.pend_entry_bar] == t:
+        direction = int(s[S.pend_dir])
+        qty = s[S.pend_qty]
         size = ask_size_prev if direction == 1 else bid_size_prev
         px = market_fill_nb(open_, direction, hs_prev, qty, size, c)
-        fee = qty * px * c[C_TAKER] * 1e-4
-        s[S_CASH] -= fee
-        s[S_FEE_IN] = fee
-        s[S_DIR] = direction
-        s[S_QTY] = qty
-        s[S_ENTRY_PX] = px
-        s[S_ENTRY_BAR] = t
-        s[S_STOP] = px * (1.0 - direction * s[S_PEND_STOP])
-        s[S_TP] = s[S_PEND_TP]
-        s[S_HOLD] = s[S_PEND_HOLD]
-        s[S_PEND_ENTRY_BAR] = -1.0
-    elif s[S_PEND_EXIT_BAR] == t and s[S_DIR] != 0.0:
-        direction = int(s[S_DIR])
+        fee = qty * px * c[C.taker_fee_bps] * 1e-4
+        s[S.cash] -= fee
+        s[S.fee_in] = fee
+        s[S.dir] = direction
+        s[S.qty] = qty
+        s[S.entry_px] = px
+        s[S.entry_bar] = t
+        s[S.stop] = px * (1.0 - direction * s[S.pend_stop])
+        s[S.tp] = s[S.pend_tp]
+        s[S.hold] = s[S.pend_hold]
+        s[S.pend_entry_bar] = -1.0
+    elif s[S.pend_exit_bar] == t and s[S.dir] != 0.0:
+        direction = int(s[S.dir])
         size = bid_size_prev if direction == 1 else ask_size_prev
-        px = market_fill_nb(open_, -direction, hs_prev, s[S_QTY], size, c)
-        _close_trade(s, trade, t, px, c[C_TAKER], EXIT_TIME, False)
+        px = market_fill_nb(open_, -direction, hs_prev, s[S.qty], size, c)
+        _close_trade(s, trade, t, px, c[C.taker_fee_bps], EXIT_TIME, False)
         closed = 1
-    if s[S_DIR] != 0.0:
-        direction = int(s[S_DIR])
-        code, ref = intrabar_exit_nb(direction, t > s[S_ENTRY_BAR], open_, high, low, s[S_STOP],
-                                     s[S_TP], hs_prev)
+    if s[S.dir] != 0.0:
+        direction = int(s[S.dir])
+        code, ref = intrabar_exit_nb(direction, t > s[S.entry_bar], open_, high, low, s[S.stop],
+                                     s[S.tp], hs_prev)
         if code == EXIT_TAKE_PROFIT:
-            _close_trade(s, trade, t, ref, c[C_MAKER], code, True)
+            _close_trade(s, trade, t, ref, c[C.maker_fee_bps], code, True)
             closed = 1
         elif code != EXIT_NONE:
             size = bid_size_prev if direction == 1 else ask_size_prev
-            px = market_fill_nb(ref, -direction, hs_prev, s[S_QTY], size, c)
-            _close_trade(s, trade, t, px, c[C_TAKER], code, code != EXIT_STOP_GAP)
+            px = market_fill_nb(ref, -direction, hs_prev, s[S.qty], size, c)
+            _close_trade(s, trade, t, px, c[C.taker_fee_bps], code, code != EXIT_STOP_GAP)
             closed = 1
     return closed
 
@@ -165,21 +153,21 @@ def strategy_step_nb(s: np.ndarray, t: int, close: float, z: float, volz: float,
     """The strategy's part of bar t, at its close: the time stop of an open position, or a new
     entry decision (an order filled by the broker at the open of bar t + 1 + latency); `left`:
     bars left in the session (see the module docstring)."""
-    if s[S_DIR] != 0.0:
-        if s[S_PEND_EXIT_BAR] < 0.0 and t - s[S_ENTRY_BAR] + 1.0 >= s[S_HOLD]:
-            s[S_PEND_EXIT_BAR] = t + 1 + c[C_LATENCY]
-    elif s[S_PEND_ENTRY_BAR] < 0.0 and (left == 0.0 or left > p[P_NO_ENTRY_LAST]):
+    if s[S.dir] != 0.0:
+        if s[S.pend_exit_bar] < 0.0 and t - s[S.entry_bar] + 1.0 >= s[S.hold]:
+            s[S.pend_exit_bar] = t + 1 + c[C.latency]
+    elif s[S.pend_entry_bar] < 0.0 and (left == 0.0 or left > p[P.no_entry_last_bars]):
         log_close = np.log(close)
         direction = entry_direction_nb(z, volz, imb, allow, mu, log_close, cross, p)
         if direction != 0:
-            qty = position_qty_nb(s[S_CASH], z, close, p)
+            qty = position_qty_nb(s[S.cash], z, close, p)
             if qty > 0.0:
-                s[S_PEND_ENTRY_BAR] = t + 1 + c[C_LATENCY]
-                s[S_PEND_DIR] = direction
-                s[S_PEND_QTY] = qty
-                s[S_PEND_TP] = take_profit_level_nb(mu, log_close, p)
-                s[S_PEND_HOLD] = hold_limit_nb(half_life, p)
-                s[S_PEND_STOP] = p[P_STOP]  # the set that decides sets the stop
+                s[S.pend_entry_bar] = t + 1 + c[C.latency]
+                s[S.pend_dir] = direction
+                s[S.pend_qty] = qty
+                s[S.pend_tp] = take_profit_level_nb(mu, log_close, p)
+                s[S.pend_hold] = hold_limit_nb(half_life, p)
+                s[S.pend_stop] = p[P.stop_loss]  # the set that decides sets the stop
 
 
 @njit(cache=True)
@@ -188,15 +176,15 @@ def session_close_nb(s: np.ndarray, trade: np.ndarray, t: int, close: float, hs:
                      c: np.ndarray) -> int:
     """flat_at_close on the session's last bar (left == 1): cancel a pending entry and close an
     open position at the close (see the module docstring). Returns 1 if a trade closed."""
-    if left != 1.0 or p[P_FLAT_CLOSE] <= 0.0:
+    if left != 1.0 or p[P.flat_at_close] <= 0.0:
         return 0
-    s[S_PEND_ENTRY_BAR] = -1.0
-    if s[S_DIR] == 0.0:
+    s[S.pend_entry_bar] = -1.0
+    if s[S.dir] == 0.0:
         return 0
-    direction = int(s[S_DIR])
+    direction = int(s[S.dir])
     size = bid_size if direction == 1 else ask_size
-    px = market_fill_nb(close, -direction, hs, s[S_QTY], size, c)
-    _close_trade(s, trade, t, px, c[C_TAKER], EXIT_SESSION_CLOSE, True)  # stamped at the close
+    px = market_fill_nb(close, -direction, hs, s[S.qty], size, c)
+    _close_trade(s, trade, t, px, c[C.taker_fee_bps], EXIT_SESSION_CLOSE, True)  # stamped at the close
     return 1
 
 
@@ -204,27 +192,27 @@ def session_close_nb(s: np.ndarray, trade: np.ndarray, t: int, close: float, hs:
 def mark_nb(s: np.ndarray, close: float, regime: int) -> None:
     """Mark the sleeve to market at the close and update the running statistics (`regime`: the
     bar's label for the per-regime sums; -1 for none)."""
-    equity = s[S_CASH]
-    if s[S_DIR] != 0.0:
-        equity += s[S_DIR] * s[S_QTY] * (close - s[S_ENTRY_PX])
-        s[S_BARS_IN_POS] += 1.0
-    r = equity / s[S_PREV_EQ] - 1.0 if s[S_PREV_EQ] > 0.0 else 0.0
+    equity = s[S.cash]
+    if s[S.dir] != 0.0:
+        equity += s[S.dir] * s[S.qty] * (close - s[S.entry_px])
+        s[S.bars_in_pos] += 1.0
+    r = equity / s[S.prev_eq] - 1.0 if s[S.prev_eq] > 0.0 else 0.0
     r2 = r * r
-    s[S_SUM_R] += r
-    s[S_SUM_R2] += r2
-    s[S_SUM_R3] += r2 * r
-    s[S_SUM_R4] += r2 * r2
+    s[S.sum_r] += r
+    s[S.sum_r2] += r2
+    s[S.sum_r3] += r2 * r
+    s[S.sum_r4] += r2 * r2
     if 0 <= regime < N_REGIMES:
-        s[S_REG_SUM + regime] += r
-        s[S_REG_SQ + regime] += r2
-    s[S_PREV_EQ] = equity
-    s[S_EQUITY] = equity
-    if equity > s[S_PEAK]:
-        s[S_PEAK] = equity
-    if s[S_PEAK] - equity > s[S_MAX_DD]:
-        s[S_MAX_DD] = s[S_PEAK] - equity
-    if s[S_PEAK] > 0.0 and (s[S_PEAK] - equity) / s[S_PEAK] > s[S_MAX_DD_PCT]:
-        s[S_MAX_DD_PCT] = (s[S_PEAK] - equity) / s[S_PEAK]
+        s[REG_SUM + regime] += r
+        s[REG_SQ + regime] += r2
+    s[S.prev_eq] = equity
+    s[S.equity] = equity
+    if equity > s[S.peak]:
+        s[S.peak] = equity
+    if s[S.peak] - equity > s[S.max_dd]:
+        s[S.max_dd] = s[S.peak] - equity
+    if s[S.peak] > 0.0 and (s[S.peak] - equity) / s[S.peak] > s[S.max_dd_pct]:
+        s[S.max_dd_pct] = (s[S.peak] - equity) / s[S.peak]
 
 
 @njit(cache=True)
@@ -247,18 +235,15 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
 
 
 @njit(cache=True)
-def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                  hs: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray, z: np.ndarray,
-                  volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, mu: np.ndarray,
-                  half_life: np.ndarray, cross: np.ndarray, regime: np.ndarray,
-                  left: np.ndarray, pset: np.ndarray, P: np.ndarray, c: np.ndarray,
-                  capital: float) -> tuple:
-    """Backtest one symbol bar by bar. `P` holds parameter sets (rows); `pset[t]` is the set in
+def run_engine_nb(x, pset: np.ndarray, P: np.ndarray, c: np.ndarray, capital: float) -> tuple:
+    """Backtest one symbol bar by bar. `x`: its per-bar inputs, one bundle (engine/inputs.py
+    `SymbolInputs`: open, high, low, close, hs, bid_size, ask_size, z, volz, imb, allow, mu,
+    half_life, cross, regime, left). `P` holds parameter sets (rows); `pset[t]` is the set in
     force at bar t (chosen outside the kernel, like the entry mask: a switching strategy), and
-    an open position keeps the exits its opening set gave it. `regime[t]`: the bar's label for
-    the statistics (-1: none). Returns (trades [k x N_TRADE], equity per bar, in-position flag
-    per bar, final state)."""
-    n = close.shape[0]
+    an open position keeps the exits its opening set gave it. `x.regime[t]`: the bar's label
+    for the statistics (-1: none). Returns (trades [k x N_TRADE], equity per bar, in-position
+    flag per bar, final state)."""
+    n = x.close.shape[0]
     s = new_state_nb(capital)
     trade = np.zeros(N_TRADE)
     trades = np.zeros((n // 2 + 1, N_TRADE))
@@ -267,11 +252,12 @@ def run_engine_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: n
     k = 0
     for t in range(n):
         tp = t - 1 if t > 0 else 0
-        if step_nb(s, trade, t, open_[t], high[t], low[t], close[t], hs[tp], bid_size[tp],
-                   ask_size[tp], z[t], volz[t], imb[t], allow[t], mu[t], half_life[t],
-                   cross[t], regime[t], left[t], hs[t], bid_size[t], ask_size[t], P[pset[t]], c):
+        if step_nb(s, trade, t, x.open[t], x.high[t], x.low[t], x.close[t], x.hs[tp],
+                   x.bid_size[tp], x.ask_size[tp], x.z[t], x.volz[t], x.imb[t], x.allow[t],
+                   x.mu[t], x.half_life[t], x.cross[t], x.regime[t], x.left[t], x.hs[t],
+                   x.bid_size[t], x.ask_size[t], P[pset[t]], c):
             trades[k] = trade
             k += 1
-        equity[t] = s[S_EQUITY]
-        in_pos[t] = s[S_DIR] != 0.0
+        equity[t] = s[S.equity]
+        in_pos[t] = s[S.dir] != 0.0
     return trades[:k].copy(), equity, in_pos, s

@@ -26,9 +26,9 @@ with warnings.catch_warnings():  # numba's built-in CUDA target warns that numba
     warnings.simplefilter("ignore")
     from numba import cuda, float64
 
-from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, reset_state_nb
+from scalper_tune.kernels.engine_nb import reset_state_nb
+from scalper_tune.kernels.layout import N_COSTS, N_PARAMS, N_STATE, N_TRADE
 from scalper_tune.kernels.prefilter_nb import job_layout, job_loop
-from scalper_tune.kernels.strategy_nb import N_COSTS, N_PARAMS
 
 THREADS_PER_BLOCK = 64
 _job = cuda.jit(device=True)(job_loop)  # the CPU prefilter's loop, as a device function

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from scalper_tune.kernels.engine_nb import N_STATE, N_TRADE, is_idle_nb, new_state_nb, step_nb
+from scalper_tune.kernels.engine_nb import is_idle_nb, new_state_nb, step_nb
+from scalper_tune.kernels.layout import N_STATE, N_TRADE
 
 
 def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: int,

@@ -1,7 +1,7 @@
 """The scalper's decision and fill rules, shared by the event engine, the prefilter and the paper
 broker (one definition, so every engine trades alike).
 
-Parameters travel as a float64 vector indexed by the P_* constants, costs by the C_* constants.
+Parameters travel as a float64 vector of the slots `layout.P`, costs of `layout.C`.
 Prices: OHLC are trade or mid prices; `hs` is the half-spread as a fraction of the price (0 without
 a book), taken from the book at the previous bar's close, i.e. the book standing when the order
 arrives. Directions: +1 long / buy, -1 short / sell.
@@ -24,12 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-P_ENTRY_Z, P_VOL_Z, P_IMB, P_OU_FRAC, P_STOP, P_SIDE = 0, 1, 2, 3, 4, 5
-P_MAX_HOLD, P_HOLD_HL, P_BASE, P_MAX_POS, P_CROSS = 6, 7, 8, 9, 10
-P_FLAT_CLOSE, P_NO_ENTRY_LAST = 11, 12
-N_PARAMS = 13
-C_TAKER, C_MAKER, C_SLIP, C_IMPACT, C_LATENCY = 0, 1, 2, 3, 4
-N_COSTS = 5
+from scalper_tune.kernels.layout import C, P
+
 SIDE_LONG, SIDE_SHORT, SIDE_BOTH = 1.0, -1.0, 0.0
 EXIT_NONE, EXIT_TAKE_PROFIT, EXIT_STOP, EXIT_STOP_GAP, EXIT_TIME = 0, 1, 2, 3, 4
 EXIT_SESSION_CLOSE = 5
@@ -47,19 +43,19 @@ def entry_direction_nb(z: float, volz: float, imb: float, allow: bool, mu: float
     z-score| against it, +inf while it shows a liquidity gap, NaN without a second venue: never
     blocks) below cross_venue_z; and the OU fit must see the price stretched the same way (mean
     on the reversion side)."""
-    if not (abs(z) >= p[P_ENTRY_Z]):
+    if not (abs(z) >= p[P.entry_z]):
         return 0
     direction = 1 if z < 0.0 else -1
-    side = p[P_SIDE]
+    side = p[P.side]
     if side != SIDE_BOTH and direction != int(side):
         return 0
-    if not (volz >= p[P_VOL_Z]):
+    if not (volz >= p[P.vol_z_min]):
         return 0
-    if p[P_IMB] > 0.0 and not np.isnan(imb) and direction * imb < p[P_IMB]:
+    if p[P.imbalance_min] > 0.0 and not np.isnan(imb) and direction * imb < p[P.imbalance_min]:
         return 0
     if not allow:
         return 0
-    if p[P_CROSS] > 0.0 and cross >= p[P_CROSS]:
+    if p[P.cross_venue_z] > 0.0 and cross >= p[P.cross_venue_z]:
         return 0
     if not np.isfinite(mu) or direction * (mu - log_close) <= 0.0:
         return 0
@@ -71,22 +67,22 @@ def position_qty_nb(equity: float, z: float, price: float, p: np.ndarray) -> flo
     """Units to trade: notional = equity x min(max_position, base_position x |z| / entry_z)."""
     if equity <= 0.0 or price <= 0.0:
         return 0.0
-    frac = min(p[P_MAX_POS], p[P_BASE] * abs(z) / p[P_ENTRY_Z])
+    frac = min(p[P.max_position], p[P.base_position] * abs(z) / p[P.entry_z])
     return equity * frac / price
 
 
 @njit(cache=True)
 def take_profit_level_nb(mu: float, log_close: float, p: np.ndarray) -> float:
     """Price at which the deviation from the OU mean has shrunk to ou_exit_frac of today's."""
-    return np.exp(mu + p[P_OU_FRAC] * (log_close - mu))
+    return np.exp(mu + p[P.ou_exit_frac] * (log_close - mu))
 
 
 @njit(cache=True)
 def hold_limit_nb(half_life: float, p: np.ndarray) -> int:
     """Bars to hold before the time stop: hold_half_lives x the OU half-life, capped by max_hold."""
-    cap = int(p[P_MAX_HOLD])
+    cap = int(p[P.max_hold])
     if np.isfinite(half_life) and half_life > 0.0:
-        return max(1, min(cap, int(np.ceil(p[P_HOLD_HL] * half_life))))
+        return max(1, min(cap, int(np.ceil(p[P.hold_half_lives] * half_life))))
     return cap
 
 
@@ -96,9 +92,9 @@ def market_fill_nb(ref: float, side: int, hs: float, qty: float, size: float,
     """Fill price of a market order of `side` (+1 buy, -1 sell) at reference price `ref`:
     cross the half-spread, add slippage and size impact (impact_bps per 100 % of the displayed
     `size` on the side taken; none when the size is unknown)."""
-    bps = c[C_SLIP]
-    if c[C_IMPACT] > 0.0 and size > 0.0:
-        bps += c[C_IMPACT] * qty / size
+    bps = c[C.slippage_bps]
+    if c[C.impact_bps] > 0.0 and size > 0.0:
+        bps += c[C.impact_bps] * qty / size
     return ref * (1.0 + side * (hs + bps * 1e-4))
 
 

@@ -22,8 +22,9 @@ from scalper_tune.engine.inputs import (ENTRY_MASK, REGIME_LABEL, cost_vector, c
                                         param_vector)
 from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.engine.metrics import compute_metrics
-from scalper_tune.kernels.engine_nb import (N_TRADE, S_DIR, S_EQUITY, broker_step_nb, mark_nb,
+from scalper_tune.kernels.engine_nb import (broker_step_nb, mark_nb,
                                             new_state_nb, session_close_nb, strategy_step_nb)
+from scalper_tune.kernels.layout import N_TRADE, S
 from scalper_tune.kernels.online_nb import (N_OUT, O_HALF, O_IMB, O_MU, O_VOLZ, O_Z, init_nb,
                                             online_step_nb)
 
@@ -154,8 +155,8 @@ class LiveRunner:
                 bar.bid_size, bar.ask_size, float(left), p, self.c):
             broker.trades.append(broker.trade.copy())
         mark_nb(state, bar.close, -1)
-        sleeve.equity.append(state[S_EQUITY])
-        sleeve.in_position.append(state[S_DIR] != 0.0)
+        sleeve.equity.append(state[S.equity])
+        sleeve.in_position.append(state[S.dir] != 0.0)
         sleeve.t = t + 1
 
     def runs(self) -> dict[str, SymbolRun]:

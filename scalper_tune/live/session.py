@@ -22,8 +22,7 @@ from scalper_tune.data.bar_builder import Bar, BarBuilder, bars_to_columns, is_s
 from scalper_tune.data.importers.binance_stream import feed, parse_message
 from scalper_tune.data.market import MarketData, NS_PER_SECOND, SymbolData
 from scalper_tune.engine.backtest import EXIT_REASONS, trades_frame
-from scalper_tune.kernels.engine_nb import (S_DIR, S_ENTRY_PX, S_QTY, T_DIR, T_EXIT_PX, T_PNL,
-                                            T_REASON)
+from scalper_tune.kernels.layout import S, T
 from scalper_tune.live.gate import OnlineGate
 from scalper_tune.live.runner import BarEvent, LiveRunner, replay
 
@@ -143,15 +142,15 @@ class LiveSession:
         sleeve = self.runner.sleeves[symbol]
         when = pd.Timestamp(bar.ts + self.bar_ns, unit="ns", tz="UTC").strftime("%H:%M:%S")
         for row in sleeve.broker.trades[self.fills_seen[symbol]:]:
-            self.say(f"{when} fill {symbol}: exit {'long' if row[T_DIR] > 0 else 'short'} "
-                     f"at {row[T_EXIT_PX]:.6g} ({EXIT_REASONS.get(int(row[T_REASON]), '?')}), "
-                     f"pnl {row[T_PNL]:+.4f} $")
+            self.say(f"{when} fill {symbol}: exit {'long' if row[T.dir] > 0 else 'short'} "
+                     f"at {row[T.exit_px]:.6g} ({EXIT_REASONS.get(int(row[T.reason]), '?')}), "
+                     f"pnl {row[T.pnl]:+.4f} $")
         self.fills_seen[symbol] = len(sleeve.broker.trades)
         state = sleeve.broker.state
-        now_open = bool(state[S_DIR] != 0.0)
+        now_open = bool(state[S.dir] != 0.0)
         if now_open and not self.was_open[symbol]:
-            self.say(f"{when} fill {symbol}: entry {'long' if state[S_DIR] > 0 else 'short'} "
-                     f"{state[S_QTY]:.6g} at {state[S_ENTRY_PX]:.6g}")
+            self.say(f"{when} fill {symbol}: entry {'long' if state[S.dir] > 0 else 'short'} "
+                     f"{state[S.qty]:.6g} at {state[S.entry_px]:.6g}")
         self.was_open[symbol] = now_open
 
     def _status(self, t: int) -> None:
@@ -197,9 +196,9 @@ class LiveSession:
         out = []
         for symbol, sleeve in self.runner.sleeves.items():
             state = sleeve.broker.state
-            if state[S_DIR] != 0.0:
-                out.append(f"{symbol} {'long' if state[S_DIR] > 0 else 'short'} "
-                           f"{state[S_QTY]:.6g} from {state[S_ENTRY_PX]:.6g}")
+            if state[S.dir] != 0.0:
+                out.append(f"{symbol} {'long' if state[S.dir] > 0 else 'short'} "
+                           f"{state[S.qty]:.6g} from {state[S.entry_px]:.6g}")
         return out
 
     def equity(self) -> float:

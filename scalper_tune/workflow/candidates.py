@@ -29,7 +29,7 @@ from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.regime_sets import Switching
-from scalper_tune.kernels.engine_nb import N_REGIMES
+from scalper_tune.kernels.layout import N_REGIMES
 from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, pbo_cscv,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness

@@ -22,7 +22,7 @@ from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import run_symbol
-from scalper_tune.kernels.engine_nb import N_REGIMES
+from scalper_tune.kernels.layout import N_REGIMES
 from scalper_tune.robustness.overfitting import moments
 from scalper_tune.robustness.score import (consistency, floor_penalty, regime_sharpes,
                                            regime_weighted, train_robustness)

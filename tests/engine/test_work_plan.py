@@ -75,10 +75,10 @@ def shared_and_combos():
 def test_results_do_not_depend_on_plan_blocks_or_threads(shared_and_combos):
     shared, combos = shared_and_combos
     ref = prefilter.evaluate(shared, combos, threads=1, block_bars=10**9, unit_jobs=1)
-    from scalper_tune.kernels.engine_nb import S_TRADES
+    from scalper_tune.kernels.layout import S
 
     assert ref.work.shape == (len(combos), 3) and (ref.work > 0).mean() > 0.5
-    assert ref.states[:, :, S_TRADES].sum() > 100
+    assert ref.states[:, :, S.trades].sum() > 100
     for threads, block_bars, unit_jobs in [(2, 1, 5), (2, 7, 64), (1, 256, 3), (2, 2048, 64)]:
         ev = prefilter.evaluate(shared, combos, threads=threads, block_bars=block_bars,
                                 unit_jobs=unit_jobs)
@@ -89,12 +89,12 @@ def test_results_do_not_depend_on_plan_blocks_or_threads(shared_and_combos):
 
 def test_work_counts_the_steps_taken(shared_and_combos):
     """A job steps at least on every bar it holds a position (and at most on every bar)."""
-    from scalper_tune.kernels.engine_nb import S_BARS_IN_POS
+    from scalper_tune.kernels.layout import S
 
     shared, combos = shared_and_combos
     ev = prefilter.evaluate(shared, combos, threads=2)
     bars = np.diff(shared.start)[None, :]
-    assert (ev.work >= ev.states[:, :, S_BARS_IN_POS]).all()
+    assert (ev.work >= ev.states[:, :, S.bars_in_pos]).all()
     assert (ev.work <= bars).all()
 
 

@@ -4,13 +4,12 @@ and without a book."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import ROOT, clean_env
 

@@ -4,11 +4,10 @@ is refused before any work, exit 2."""
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT, clean_env

@@ -4,13 +4,12 @@ run prints nothing on stderr."""
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from scalper_tune.data import write_dataset

@@ -3,14 +3,13 @@ read back with MlflowClient, best_config.yaml into `backtest`, and determinism."
 
 from __future__ import annotations
 
-import pytest
-
 import os
 from collections import Counter
 from pathlib import Path
 
 import optuna
 import pandas as pd
+import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 

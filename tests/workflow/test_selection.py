@@ -16,7 +16,7 @@ from scalper_tune.config import SyntheticSpec, load_experiment
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.data import generate, write_dataset
 from scalper_tune.data.market import SymbolData
-from scalper_tune.kernels.engine_nb import N_REGIMES
+from scalper_tune.kernels.layout import N_REGIMES
 from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, moments,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
