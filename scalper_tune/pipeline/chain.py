@@ -23,6 +23,7 @@ import yaml
 from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.data import load
 from scalper_tune.data.market import MarketData
+from scalper_tune.engine.backtest import backtest
 from scalper_tune.pipeline import phases
 from scalper_tune.pipeline.devices import check_device
 from scalper_tune.pipeline.executor import Executor
@@ -140,7 +141,8 @@ def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder
                  fit_models(exp.gate, prep.market, prep.features))
     best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
-    tracker.phase3_and_finalists(phase2, phase3, test, prep, exp, t, best)
+    tracker.phase3_and_finalists(phase2, phase3, test, _finalist_equity(prep, phase2, exp), exp,
+                                 t, best)
     text = summary(phase1, phase2, phase3, test, pbo, exp, folder.path, t)
     text += "\n" + switching_line(switcher, chosen)
     text += ("\n" + f"best config: {folder.path / 'best_config.yaml'}\n"
@@ -149,6 +151,14 @@ def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder
     tracker.close(t, text)
     log.info(text)
     return RunResult(folder.path, tables, best, text)
+
+
+def _finalist_equity(prep, phase2: pd.DataFrame, exp) -> dict:
+    """Each finalist's equity curve ($ per bar) on validation, by its Phase 2 index."""
+    market, features = prep.segment("validation")
+    return {int(r["index"]): backtest(market, features, row_params(r), exp.costs,
+                                      exp.account).equity
+            for _, r in phase2.head(exp.robustness.finalists).iterrows()}
 
 
 def _test(ctx: RunContext, phase2: pd.DataFrame, chosen) -> pd.DataFrame:

@@ -27,8 +27,9 @@ class Tracker(Protocol):
     def phase2(self, table: pd.DataFrame, pbo: float, timings: Mapping[str, float]) -> None:
         """The candidates (train + validation) and the PBO."""
 
-    def phase3_and_finalists(self, phase2, phase3, test, prep, exp, timings, best) -> None:
-        """Stress (validation), the finalists, the test segment and the chosen configuration."""
+    def phase3_and_finalists(self, phase2, phase3, test, equity, exp, timings, best) -> None:
+        """Stress (validation), the finalists (`equity`: each one's validation equity curve, by
+        its Phase 2 index), the test segment and the chosen configuration."""
 
     def close(self, timings: Mapping[str, float], summary: str = "",
               outcome: str = "chosen") -> None:

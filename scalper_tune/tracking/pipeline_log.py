@@ -20,7 +20,6 @@ from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
-from scalper_tune.engine.backtest import backtest
 from scalper_tune.tracking import plots
 from scalper_tune.tracking.mlflow_log import Tracker, tracking_uri
 from scalper_tune.tracking.mlflow_store import RetryingClient, open_client
@@ -213,10 +212,11 @@ class PipelineTracker:
         self.t.log(self.t.parent, metrics={"pbo": pbo, **self._timing(timings, "phase2")})
         self._done("phase2")
 
-    def phase3_and_finalists(self, phase2, phase3, test, prep, exp, timings, best) -> None:
+    def phase3_and_finalists(self, phase2, phase3, test, equity, exp, timings, best) -> None:
         """The stress table, one run per finalist (figures named by segment, the validation
         equity curve, drawdown and regime plots, its stress rows), the chosen configuration on
-        the parent run."""
+        the parent run. `equity`: each
+        finalist's validation equity curve by its Phase 2 index (the pipeline computes it)."""
         if not self._once("phase3"):
             return
 
@@ -225,12 +225,10 @@ class PipelineTracker:
         paths = [self.folder.path / n for n in ("phase3.parquet", "test.parquet")
                  if self.folder.has(n)]
         self.t.artifacts(run, paths)
-        val_market, val_features = prep.segment("validation")
         tests = {int(r["index"]): r for _, r in test.iterrows()}
         for rank, row in enumerate(phase2.head(exp.robustness.finalists).itertuples(), start=1):
             params = {k: getattr(row, k) for k in PARAMS}
             params = {k: python_value(v) for k, v in params.items()}
-            result = backtest(val_market, val_features, params, exp.costs, exp.account)
             metrics = {c: getattr(row, c) for c in phase2.columns
                        if isinstance(getattr(row, c), (int, float)) and c != "index"
                        and not c.startswith(("reg_", "sa_f", "m1", "m2", "m3", "m4"))}
@@ -245,7 +243,7 @@ class PipelineTracker:
                                  tags={"phase": "phase3", "source": row.source}, parent=run)
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp)
-                paths = plots.equity_and_drawdown(result.equity, out, "finalist_validation")
+                paths = plots.equity_and_drawdown(equity[row.index], out, "finalist_validation")
                 regimes = {c.replace("regime_sharpe_", ""): getattr(row, c)
                            for c in phase2.columns if c.startswith("regime_sharpe_")}
                 paths.append(plots.regime_bars(regimes, out, "finalist_train"))

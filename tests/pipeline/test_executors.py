@@ -105,3 +105,20 @@ def test_pipeline_with_a_null_tracker(smoke_run, tmp_path, monkeypatch):
 def test_local_and_ray_executors_give_identical_results(smoke_run, smoke_alone):
     """The same experiment on the local executor and as Ray Tune trials."""
     assert_same_tables(smoke_run, smoke_alone)
+
+
+def test_local_run_is_tracked_in_mlflow(smoke_run):
+    """The MLflow tracker behind the local executor: the parent run with the chosen figures, the
+    phases as nested runs, each finalist's validation equity plot (from the pipeline's curves)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{smoke_run.parents[2] / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("smoke")
+    runs = client.search_runs([exp.experiment_id], max_results=500)
+    by_name = {r.info.run_name: r for r in runs}
+    parent = by_name[smoke_run.name]
+    assert parent.data.tags["outcome"] == "chosen" and "chosen_test_sharpe" in parent.data.metrics
+    for phase in ("regimes", "phase1", "refine", "phase2", "phase3"):
+        assert by_name[phase].data.tags["mlflow.parentRunId"] == parent.info.run_id
+    artifacts = {a.path for a in client.list_artifacts(by_name["finalist-1"].info.run_id)}
+    assert {"finalist_validation_equity.png", "finalist_validation_drawdown.png"} <= artifacts
