@@ -68,3 +68,20 @@ def test_docs_list_every_metric():
     strategy = (ROOT / "docs" / "strategy.md").read_text()
     for field in dataclasses.fields(Metrics):
         assert f"`{field.name}`" in strategy, field.name
+
+
+def test_library_errors_name_the_parameter_and_the_cli_its_flag(cli, tmp_path):
+    """A Python caller reads the argument it passed (`out_dir ...`); the command line reads
+    its flag (`--out ...`)."""
+    import pytest
+
+    from scalper_tune.data.dataset_store import check_out_dir
+    from scalper_tune.errors import UsageError
+
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(UsageError) as caught:
+        check_out_dir(tmp_path / "taken")
+    assert caught.value.param == "out_dir" and str(caught.value).startswith("out_dir ")
+    assert "--out" not in str(caught.value)
+    result = cli("data", "synth", "--out", tmp_path / "taken", "--bars", "2000")
+    assert result.code == 2 and result.err.startswith(f"error: --out {tmp_path / 'taken'}: ")

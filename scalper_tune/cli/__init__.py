@@ -15,6 +15,8 @@ import sys
 from scalper_tune import __version__
 from scalper_tune.errors import ScalperTuneError
 
+# library parameters whose flag is not `--<param with dashes>`
+FLAGS = {"fmt": "--format", "out_dir": "--out", "start/stop": "--from/--to"}
 COMMANDS = ("cmd_run", "cmd_audit", "cmd_backtest", "cmd_live", "cmd_stress", "cmd_regimes",
             "cmd_data")
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ScalperTuneError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.for_cli(FLAGS)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -81,10 +81,11 @@ def check_out_dir(out_dir: str | Path, *, force: bool = False) -> Path:
     before long work, so the user learns at once)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder. Choose another path.")
+        raise UsageError(f"out_dir {out}: exists and is not a folder. Choose another path.",
+                         param="out_dir")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out}: the folder exists and is not empty. Choose a new folder or "
-                         "pass --force to replace it.")
+        raise UsageError(f"out_dir {out}: the folder exists and is not empty. Choose a new folder or "
+                         "pass --force to replace it.", param="out_dir")
     return out
 
 
@@ -99,8 +100,8 @@ def write_dataset(market: MarketData, out_dir: str | Path, *, force: bool = Fals
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write there ({exc.strerror}). "
-                         "Choose a writable folder.") from None
+        raise UsageError(f"out_dir {out}: cannot write there ({exc.strerror}). "
+                         "Choose a writable folder.", param="out_dir") from None
     try:
         for symbol in market.symbols:
             pq.write_table(_table(market[symbol]), tmp / f"{symbol}.parquet", compression="zstd")

@@ -65,9 +65,10 @@ def metrics_json(m: Metrics) -> str:
     return json.dumps(json_safe(m.to_dict()), indent=2)
 
 
-def write_trades_csv(trades: pd.DataFrame, path: str | Path) -> None:
-    """The trades file: exactly TRADE_COLUMNS, times ISO 8601 UTC; written atomically."""
-    path = Path(path)
+def write_trades_csv(trades: pd.DataFrame, trades_out: str | Path) -> None:
+    """The trades file `trades_out`: exactly TRADE_COLUMNS, times ISO 8601 UTC; written
+    atomically."""
+    path = Path(trades_out)
     out = trades.loc[:, list(TRADE_COLUMNS)].copy()
     for col in ("entry_time", "exit_time"):
         out[col] = pd.to_datetime(out[col], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -78,5 +79,5 @@ def write_trades_csv(trades: pd.DataFrame, path: str | Path) -> None:
             out.to_csv(handle, index=False)
         os.replace(tmp, path)
     except OSError as exc:
-        raise UsageError(f"--trades-out {path}: cannot write ({exc.strerror}). "
-                         "Choose a writable path.") from None
+        raise UsageError(f"trades_out {path}: cannot write ({exc.strerror}). "
+                         "Choose a writable path.", param="trades_out") from None

@@ -39,17 +39,20 @@ def load_user_feature(spec: str) -> tuple[str, UserFeature]:
     """'module:function' importable from the current folder -> (name, callable)."""
     module_name, _, func_name = spec.partition(":")
     if not module_name or not func_name:
-        raise UsageError(f"--feature {spec!r}: expected module:function, e.g. my_features:centred_mean.")
+        raise UsageError(f"feature {spec!r}: expected module:function, e.g. "
+                         "my_features:centred_mean.", param="feature")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's module's
-        raise UsageError(f"--feature {spec}: cannot import {module_name!r} "
-                         f"({type(exc).__name__}: {exc}). Run from the folder holding it.") from None
+        raise UsageError(f"feature {spec}: cannot import {module_name!r} "
+                         f"({type(exc).__name__}: {exc}). Run from the folder holding it.",
+                         param="feature") from None
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise UsageError(f"--feature {spec}: {module_name} has no function {func_name!r}.")
+        raise UsageError(f"feature {spec}: {module_name} has no function {func_name!r}.",
+                         param="feature")
     return spec, func
 
 
@@ -58,10 +61,11 @@ def _call_user(name: str, func: UserFeature, columns: Mapping[str, np.ndarray]) 
     try:
         values = np.asarray(func({k: v.copy() for k, v in columns.items()}), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - report the user's error, not ours
-        raise UsageError(f"--feature {name}: raised {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"feature {name}: raised {type(exc).__name__}: {exc}",
+                         param="feature") from None
     if values.shape != (n,):
-        raise UsageError(f"--feature {name}: returned shape {values.shape}, expected ({n},): one "
-                         "float per bar.")
+        raise UsageError(f"feature {name}: returned shape {values.shape}, expected ({n},): one "
+                         "float per bar.", param="feature")
     return values
 
 

@@ -84,8 +84,9 @@ async def run_feed(url: str, events: FeedEvents, stop: asyncio.Event, *,
                     events.on_frame(now, frame)
         except (InvalidURI, InvalidHandshake) as exc:
             if state.connects == 0 and attempt >= 3:  # not a flaky network: a wrong address
-                raise UsageError(f"--url {url.split('?')[0]}: no WebSocket stream there "
-                                 f"({type(exc).__name__}: {exc}); check the address.") from None
+                raise UsageError(f"url {url.split('?')[0]}: no WebSocket stream there "
+                                 f"({type(exc).__name__}: {exc}); check the address.",
+                                 param="url") from None
             why = f"{type(exc).__name__}: {exc}"
         except (WebSocketException, OSError, asyncio.TimeoutError) as exc:
             why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

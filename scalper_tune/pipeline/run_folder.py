@@ -37,11 +37,12 @@ class RunFolder:
                 runs = sorted(p for p in base.glob("*") if (p / "state.json").is_file()) \
                     if base.is_dir() else []
                 if not runs:
-                    raise UsageError(f"--resume: no earlier run of {exp.name!r} under {base}. "
-                                     "Start one without --resume.")
+                    raise UsageError(f"resume: no earlier run of {exp.name!r} under {base}. "
+                                     "Start one without --resume.", param="resume")
                 path = runs[-1]
             if not (path / "state.json").is_file():
-                raise UsageError(f"--resume {path}: not a run folder (no state.json).")
+                raise UsageError(f"resume {path}: not a run folder (no state.json).",
+                                 param="resume")
             folder = cls(path.resolve())
             folder._check_same_experiment(loaded)
             logging.getLogger("scalper_tune.run").info(f"resuming {path}")
@@ -91,9 +92,10 @@ class RunFolder:
             state["data_hash"] = data_hash
             self.save_state(state)
         elif state["data_hash"] != data_hash:
-            raise DataError(f"--resume {self.path}: the market data changed since this run "
+            raise DataError(f"resume {self.path}: the market data changed since this run "
                             f"started (content hash {state['data_hash']}, now {data_hash}). "
-                            "Restore the data it used, or start a new run without --resume.")
+                            "Restore the data it used, or start a new run without --resume.",
+                            param="resume")
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()

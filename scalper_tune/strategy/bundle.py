@@ -143,8 +143,8 @@ def load_strategy(path: str | Path) -> Strategy:
     path = Path(path)
     file = path / FILE if path.is_dir() else path
     if not file.is_file():
-        raise ConfigError(f"--strategy {path}: no {FILE} there; give a run's strategy folder "
-                          "(runs/<experiment>/<id>/strategy).")
+        raise ConfigError(f"strategy {path}: no {FILE} there; give a run's strategy folder "
+                          "(runs/<experiment>/<id>/strategy).", param="strategy")
     raw = load_yaml(file, "strategy")
     name = str(file)
     if not isinstance(raw, dict):
@@ -234,5 +234,6 @@ def window(market: MarketData, features, start: int | None, stop: int | None,
     lo = np.iinfo(np.int64).min if start is None else start
     hi = np.iinfo(np.int64).max if stop is None else stop
     if lo >= hi:
-        raise ConfigError("--from/--to: the window is empty (--from must be before --to).")
+        raise ConfigError("start/stop: the window is empty (--from must be before --to).",
+                          param="start/stop")
     return slice_market(market, features, lo, hi)

@@ -49,8 +49,9 @@ def init_ray(address: str | None, verbose: bool = False) -> str:
         try:
             ray.init(address=address, **kwargs)
         except ConnectionError as exc:
-            raise UsageError(f"--address {address}: Ray could not join the cluster ({exc}). "
-                             f"Check the address; if the cluster uses tokens, {TOKEN_FIX}.") from None
+            raise UsageError(f"address {address}: Ray could not join the cluster ({exc}). "
+                             f"Check the address; if the cluster uses tokens, {TOKEN_FIX}.",
+                             param="address") from None
     else:
         private_token()
         ray.init(address="local", **kwargs)
@@ -102,8 +103,9 @@ def _host_port(address: str) -> tuple[str, int]:
     text = address.split("://", 1)[-1].rstrip("/")
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise UsageError(f"--address {address}: expected HOST:PORT of the head node's GCS "
-                         "(the port given to `ray start --head --port`, 6379 by default).")
+        raise UsageError(f"address {address}: expected HOST:PORT of the head node's GCS "
+                         "(the port given to `ray start --head --port`, 6379 by default).",
+                         param="address")
     return host.strip("[]"), int(port)
 
 
@@ -117,9 +119,10 @@ def check_cluster(address: str) -> None:
     except OSError as exc:
         why = ("connection refused: nothing listens there" if isinstance(
             exc, ConnectionRefusedError) else exc.strerror or type(exc).__name__)
-        raise UsageError(f"--address {address}: cannot reach a Ray head there ({why}; tried a "
+        raise UsageError(f"address {address}: cannot reach a Ray head there ({why}; tried a "
                          f"TCP connect for {CONNECT_TIMEOUT_S:g} s). Start the head with `ray "
-                         f"start --head --port={port}`, or give the address it printed.") from None
+                         f"start --head --port={port}`, or give the address it printed.",
+                         param="address") from None
     if address.startswith("ray://"):
         return
     outcome: dict[str, BaseException | None] = {}
@@ -139,9 +142,9 @@ def check_cluster(address: str) -> None:
         thread.start()
         thread.join(GCS_TIMEOUT_S)
     if "error" not in outcome:
-        raise UsageError(f"--address {address}: something listens there but no Ray GCS answered "
+        raise UsageError(f"address {address}: something listens there but no Ray GCS answered "
                          f"within {GCS_TIMEOUT_S:g} s. Give the head's GCS address (`ray start "
-                         "--head` prints it).")
+                         "--head` prints it).", param="address")
     error = outcome["error"]
     if error is None:
         return
@@ -150,10 +153,10 @@ def check_cluster(address: str) -> None:
         mode = os.environ.get(AUTH_MODE, "disabled")
         have = "this driver's token is not the cluster's" if mode == "token" else (
             "this driver has no token")
-        raise UsageError(f"--address {address}: the cluster refused this driver ({have}). To "
-                         f"fix it, {TOKEN_FIX}.") from None
-    raise UsageError(f"--address {address}: the Ray GCS there did not answer ({text.splitlines()[0]}"
-                     "). Check that the head is running and reachable.") from None
+        raise UsageError(f"address {address}: the cluster refused this driver ({have}). To "
+                         f"fix it, {TOKEN_FIX}.", param="address") from None
+    raise UsageError(f"address {address}: the Ray GCS there did not answer ({text.splitlines()[0]}"
+                     "). Check that the head is running and reachable.", param="address") from None
 
 
 @contextlib.contextmanager

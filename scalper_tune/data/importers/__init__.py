@@ -41,7 +41,8 @@ def parse_bar(text: str) -> int:
     """'5m' -> 300 (seconds)."""
     match = _BAR_RE.match(text.strip())
     if not match or int(match.group(1)) == 0:
-        raise UsageError(f"--bar {text!r}: expected a size such as 1s, 30s, 1m, 5m, 1h or 1d.")
+        raise UsageError(f"bar {text!r}: expected a size such as 1s, 30s, 1m, 5m, 1h or 1d.",
+                         param="bar")
     return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
@@ -135,7 +136,7 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
         check_calendar(calendar, "--calendar")
     tz = _zone(timezone) if timezone else None
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+        raise UsageError(f"fmt {fmt!r}: choose one of {', '.join(FORMATS)}.", param="fmt")
     bar_s = parse_bar(bar) if bar else None
     files = expand_paths(paths)
     grouped: dict[str, list[tuple[Path, dict[str, np.ndarray]]]] = {}
@@ -156,8 +157,8 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
         grouped.setdefault(name, []).append((path, _READERS[kind](path)))
         meta.setdefault(name, {"asset": name, "venue": kind})
     if symbol and len(grouped) > 1:
-        raise UsageError(f"--symbol {symbol}: given with files of {len(grouped)} symbols; "
-                         "use --symbol only when all files hold one symbol.")
+        raise UsageError(f"symbol {symbol}: given with files of {len(grouped)} symbols; "
+                         "use --symbol only when all files hold one symbol.", param="symbol")
 
     series, notes, bars = {}, [], {}
     for name, items in grouped.items():
@@ -170,8 +171,9 @@ def import_files(paths: list[str], *, fmt: str = "auto", bar: str | None = None,
             cols = dict(cols, ts=local_to_utc(cols["ts"], tz, origin))
         if bar_s and bar_s != native and "binance-stream" not in used_formats:
             if bar_s < native or bar_s % native:
-                raise UsageError(f"--bar {bar}: {origin} has {native} s bars; --bar must be a "
-                                 "multiple of the file's bar size (bars are never split).")
+                raise UsageError(f"bar {bar}: {origin} has {native} s bars; --bar must be a "
+                                 "multiple of the file's bar size (bars are never split).",
+                                 param="bar")
             cols = resample(cols, bar_s * NS_PER_SECOND)
             notes.append(f"{name}: resampled {native} s bars to {bar_s} s")
             native = bar_s
@@ -197,8 +199,8 @@ def _zone(name: str):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"--timezone {name!r}: not a time zone name; use an IANA name such as "
-                         "America/New_York or UTC.") from None
+        raise UsageError(f"timezone {name!r}: not a time zone name; use an IANA name such as "
+                         "America/New_York or UTC.", param="timezone") from None
 
 
 def local_to_utc(ts: np.ndarray, tz, origin: str) -> np.ndarray:
