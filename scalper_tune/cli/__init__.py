@@ -16,7 +16,7 @@ from scalper_tune import __version__
 from scalper_tune.errors import ScalperTuneError
 
 # library parameters whose flag is not `--<param with dashes>`
-FLAGS = {"fmt": "--format", "out_dir": "--out", "start/stop": "--from/--to"}
+FLAGS = {"fmt": "--format", "out_dir": "--out", "start/stop": "--from/--to", "market": "--data"}
 COMMANDS = ("cmd_run", "cmd_audit", "cmd_backtest", "cmd_live", "cmd_stress", "cmd_regimes",
             "cmd_data")
 

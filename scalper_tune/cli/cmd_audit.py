@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import dataclasses
 
 from scalper_tune.cli import options
@@ -10,18 +11,27 @@ from scalper_tune.config import DataSpec, load_experiment
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.params_file import ParamsFile
 from scalper_tune.data import load
-from scalper_tune.engine.trade_audit import audit_trades
 from scalper_tune.errors import UsageError
-from scalper_tune.features.feature_audit import audit, load_user_feature
+from scalper_tune.features.feature_audit import load_user_feature
 from scalper_tune.features.feature_audit import render as render_audit
 
 
-def _cmd_audit(args: argparse.Namespace) -> int:
-    symbols = options.symbols(args)
-    exp = load_experiment(args.experiment).experiment if args.experiment else None
-    strategy = None
-    gate = exp.gate if exp is not None else None  # what audit_regimes recomputes
-    base = exp.features if exp is not None else FeatureSpec()
+@dataclass(frozen=True)
+class AuditInputs:
+    """What `audit` checks: the market, its feature settings, the gate (None: no regime
+    labels or mask to check) and the parameters of the engine check."""
+
+    market: object
+    features: FeatureSpec
+    gate: object
+    cfg: ParamsFile
+    source: str
+
+
+def _inputs(args: argparse.Namespace) -> AuditInputs:
+    """--strategy (its data, features, gate, parameters), else --experiment and/or --data."""
+    if args.cuts < 1:
+        raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
     if args.strategy:
         from scalper_tune.strategy import check_market, load_strategy
 
@@ -30,38 +40,36 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                              "--params: the strategy holds its settings and parameters.")
         strategy = load_strategy(args.strategy)
         market = check_market(strategy, load(DataSpec(path=args.data)), args.data)
-        gate, base = strategy.gate, strategy.features
-    elif args.data:
-        data = DataSpec(path=args.data, symbols=symbols)
+        cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
+                         account=strategy.account)
+        return AuditInputs(market, strategy.features, strategy.gate, cfg, args.data)
+    exp = load_experiment(args.experiment).experiment if args.experiment else None
+    if args.data:
+        data = DataSpec(path=args.data, symbols=options.symbols(args))
     elif exp is not None:
-        data = dataclasses.replace(exp.data, symbols=symbols or exp.data.symbols)
+        data = dataclasses.replace(exp.data, symbols=options.symbols(args) or exp.data.symbols)
     else:
         raise UsageError("audit: give --data DIR or --experiment EXP.yaml (its data).")
-    if strategy is None:
-        market = load(data)
-    user = dict(load_user_feature(spec) for spec in args.feature)
-    if args.cuts < 1:
-        raise UsageError(f"--cuts {args.cuts}: must be at least 1.")
     from scalper_tune.regime.ml_edge import SIGNAL_RICH
 
     # the engine check compares trades: by default the signal-rich set, which makes many
     cfg = options.primary_params(args, SIGNAL_RICH)
-    if strategy is not None:
-        cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
-                         account=strategy.account)
-    elif exp is not None and not args.params:
+    if exp is not None and not args.params:
         cfg = dataclasses.replace(cfg, costs=exp.costs)
-    rows = audit(market, base, user, cuts=args.cuts, seed=args.seed)
-    if not args.no_engine:
-        spec = dataclasses.replace(base, z_windows=(int(cfg.params["z_window"]),))
-        rows.append(audit_trades(market, spec, cfg.params, cfg.costs, args.cuts, args.seed))
-    if gate is not None:
-        from scalper_tune.workflow.gate_audit import audit_regimes
+    return AuditInputs(load(data), exp.features if exp is not None else FeatureSpec(),
+                       exp.gate if exp is not None else None, cfg,
+                       args.data or f"the data of {args.experiment}")
 
-        rows += audit_regimes(gate, market, base, args.cuts, args.seed)
-    source = args.data or f"the data of {args.experiment}"
-    print(f"causality audit of {source}: {len(market.symbols)} symbol(s), {args.cuts} cut(s), "
-          f"seed {args.seed}")
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from scalper_tune.workflow.gate_audit import audit_all
+
+    x = _inputs(args)
+    user = dict(load_user_feature(spec) for spec in args.feature)
+    rows = audit_all(x.market, x.features, user, None if args.no_engine else x.cfg, x.gate,
+                     args.cuts, args.seed)
+    print(f"causality audit of {x.source}: {len(x.market.symbols)} symbol(s), {args.cuts} "
+          f"cut(s), seed {args.seed}")
     print(render_audit(rows))
     engine = next((r for r in rows if r.feature == "engine trades"), None)
     if engine is not None and engine.detail.startswith("0 trades"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import dataclasses
 from pathlib import Path
 
@@ -48,18 +49,25 @@ def _online_gate(strategy, symbols: list[str], window: int):
     return OnlineGate(strategy, models, symbols, window)
 
 
-def _cmd_live(args: argparse.Namespace) -> int:
-    import asyncio
+@dataclass(frozen=True)
+class LiveInputs:
+    """The validated inputs of a live session."""
+
+    symbols: list
+    bar_s: int
+    cfg: ParamsFile
+    spec: FeatureSpec
+    strategy: object  # a loaded bundle, or None (--params)
+    gate: object  # the bundle's OnlineGate, or None
+
+
+def _inputs(args: argparse.Namespace) -> LiveInputs:
+    """--symbols, --bar, the timing flags, and --strategy (with its gate) or --params."""
     import re
 
     from scalper_tune.data.importers import parse_bar
-    from scalper_tune.live.feed import stream_url
-    from scalper_tune.live.runner import LiveRunner
-    from scalper_tune.live.service import run_session
-    from scalper_tune.live.session import LiveSession
-    from scalper_tune.robustness.segments import warmup_bars
 
-    symbols = [s.strip().upper() for s in (args.symbols or "").split(",") if s.strip()]
+    symbols = [s.upper() for s in options.symbols(args)]
     bad = [s for s in symbols if not re.fullmatch(r"[A-Z0-9]{2,20}", s)]
     if not symbols or bad:
         raise UsageError(f"--symbols {args.symbols!r}: give exchange symbols separated by commas, "
@@ -68,54 +76,49 @@ def _cmd_live(args: argparse.Namespace) -> int:
     bar_s = parse_bar(args.bar)
     if args.stale_after <= 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--stale-after and --duration: must be positive seconds.")
-    spec, strategy, gate = FeatureSpec(), None, None
-    if args.strategy:
-        from scalper_tune.strategy import load_strategy
+    if not args.strategy:
+        return LiveInputs(symbols, bar_s, options.params_file(args), FeatureSpec(), None, None)
+    from scalper_tune.strategy import load_strategy
 
-        if args.params:
-            raise UsageError("give --strategy or --params, not both: the strategy holds its "
-                             "parameters.")
-        strategy = load_strategy(args.strategy)
-        if strategy.bar_seconds != bar_s:
-            raise UsageError(f"--bar {args.bar}: the strategy in {strategy.path} was tuned on "
-                             f"{strategy.bar_seconds}-s bars; use --bar {strategy.bar_seconds}s.")
-        if strategy.gated and not args.no_gate:
-            gate = _online_gate(strategy, symbols, args.gate_window)
-        cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
-                         account=options.account(args, strategy.account))
-        spec = strategy.features
-    else:
-        cfg = options.params_file(args)
-    switching = strategy.switching if gate is not None else None
-    runner = LiveRunner(tuple(symbols), bar_s, cfg.params, cfg.costs, cfg.account, spec,
-                        switching)
-    bar_ns = bar_s * 1_000_000_000
-    session = LiveSession(runner, symbols, bar_ns, int(args.stale_after * 1e9), gate=gate)
-    if args.warmup:
-        from scalper_tune.data.market import exchange_name
+    if args.params:
+        raise UsageError("give --strategy or --params, not both: the strategy holds its "
+                         "parameters.")
+    strategy = load_strategy(args.strategy)
+    if strategy.bar_seconds != bar_s:
+        raise UsageError(f"--bar {args.bar}: the strategy in {strategy.path} was tuned on "
+                         f"{strategy.bar_seconds}-s bars; use --bar {strategy.bar_seconds}s.")
+    cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
+                     account=options.account(args, strategy.account))
+    gate = (_online_gate(strategy, symbols, args.gate_window)
+            if strategy.gated and not args.no_gate else None)
+    return LiveInputs(symbols, bar_s, cfg, strategy.features, strategy, gate)
 
-        warm = load(DataSpec(path=args.warmup))
-        # dataset names such as BTC_USDT or BTC-USDT are the exchange's BTCUSDT
-        named = {exchange_name(s): s for s in warm.symbols}
-        missing = [s for s in symbols if s not in named]
-        if warm.bar_seconds != bar_s or missing:
-            raise UsageError(f"--warmup {args.warmup}: needs {bar_s}-s bars of "
-                             f"{', '.join(symbols)} (it has {warm.bar_seconds}-s bars of "
-                             f"{', '.join(warm.symbols)}).")
-        n = session.warm_up(dataclasses.replace(
-            warm, series={s: dataclasses.replace(warm[named[s]], symbol=s) for s in symbols}))
-        print(f"warm-up: {n:,} bars from {args.warmup} (entries blocked)")
-    else:
-        need = warmup_bars(spec)
+
+def _warm_up(session, args: argparse.Namespace, x: LiveInputs) -> None:
+    """Fill the rolling feature state from --warmup (or say how long the runner will wait)."""
+    from scalper_tune.data.market import exchange_name
+    from scalper_tune.robustness.segments import warmup_bars
+
+    if not args.warmup:
+        need = warmup_bars(x.spec)
         print(f"no --warmup: the runner trades once every feature is defined, after {need:,} "
-              f"bars ({need * bar_s / 3600:.1f} h of {bar_s}-s bars)")
-    url = stream_url(args.url, symbols)
-    print(f"live paper session: {', '.join(symbols)} from {args.url}, {bar_s}-s bars on the "
-          f"receiver's clock" + (f", {args.duration:g} s" if args.duration else
-                                 ", until Ctrl-C"))
-    state = asyncio.run(run_session(session, url, duration_s=args.duration,
-                                    stale_after_s=args.stale_after))
-    session.snapshot()
+              f"bars ({need * x.bar_s / 3600:.1f} h of {x.bar_s}-s bars)")
+        return
+    warm = load(DataSpec(path=args.warmup))
+    # dataset names such as BTC_USDT or BTC-USDT are the exchange's BTCUSDT
+    named = {exchange_name(s): s for s in warm.symbols}
+    missing = [s for s in x.symbols if s not in named]
+    if warm.bar_seconds != x.bar_s or missing:
+        raise UsageError(f"--warmup {args.warmup}: needs {x.bar_s}-s bars of "
+                         f"{', '.join(x.symbols)} (it has {warm.bar_seconds}-s bars of "
+                         f"{', '.join(warm.symbols)}).")
+    n = session.warm_up(dataclasses.replace(
+        warm, series={s: dataclasses.replace(warm[named[s]], symbol=s) for s in x.symbols}))
+    print(f"warm-up: {n:,} bars from {args.warmup} (entries blocked)")
+
+
+def _report(session, state, args: argparse.Namespace, x: LiveInputs) -> None:
+    """The session's files, its closing lines, its MLflow run."""
     trades = session.trades()
     if args.trades_out:
         write_trades_csv(trades, args.trades_out)
@@ -125,13 +128,38 @@ def _cmd_live(args: argparse.Namespace) -> int:
     print(f"session end: {len(trades)} closed trade(s), equity {session.equity():.2f} $, "
           f"{len(session.counts.gaps)} reconnect(s), {state.stale_periods} stale period(s), "
           f"{session.counts.blocked_bars} bar(s) with entries blocked"
-          + ("" if gate is None else f", gate closed on {session.counts.gate_closed} bar(s)"))
+          + ("" if x.gate is None else f", gate closed on {session.counts.gate_closed} bar(s)"))
     if state.reconnects:  # failed connects count too: say so, with the last reason
         print(f"feed: {state.connects} connection(s) opened, {state.reconnects} lost or failed "
               f"(last: {state.errors[-1]})")
     for line in session.open_positions():
         print(f"open position: {line}")
-    _log_live(args, session, cfg, symbols, state)
+    _log_live(args, session, x.cfg, x.symbols, state)
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from scalper_tune.live.feed import stream_url
+    from scalper_tune.live.runner import LiveRunner
+    from scalper_tune.live.service import run_session
+    from scalper_tune.live.session import LiveSession
+
+    x = _inputs(args)
+    switching = x.strategy.switching if x.gate is not None else None
+    runner = LiveRunner(tuple(x.symbols), x.bar_s, x.cfg.params, x.cfg.costs, x.cfg.account,
+                        x.spec, switching)
+    session = LiveSession(runner, x.symbols, x.bar_s * 1_000_000_000,
+                          int(args.stale_after * 1e9), gate=x.gate)
+    _warm_up(session, args, x)
+    url = stream_url(args.url, x.symbols)
+    print(f"live paper session: {', '.join(x.symbols)} from {args.url}, {x.bar_s}-s bars on the "
+          f"receiver's clock" + (f", {args.duration:g} s" if args.duration else
+                                 ", until Ctrl-C"))
+    state = asyncio.run(run_session(session, url, duration_s=args.duration,
+                                    stale_after_s=args.stale_after))
+    session.snapshot()
+    _report(session, state, args, x)
     return 0
 
 

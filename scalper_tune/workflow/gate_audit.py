@@ -37,3 +37,22 @@ def audit_regimes(gate: GateSettings, market: MarketData, spec: FeatureSpec, cut
         found = [t for t in firsts if t is not None]
         rows.append(AuditRow(name, checked, len(found), min(found) if found else None))
     return rows
+
+
+def audit_all(market: MarketData, spec: FeatureSpec, user, cfg, gate: GateSettings | None,
+              cuts: int = 20, seed: int = 7) -> list[AuditRow]:
+    """Every causality check at the same cuts: each built-in and `user` feature, the engine's
+    trades under `cfg` (a ParamsFile; None: not checked) and, with `gate`, the regime labels and
+    the entry mask."""
+    import dataclasses
+
+    from scalper_tune.engine.trade_audit import audit_trades
+    from scalper_tune.features.feature_audit import audit
+
+    rows = audit(market, spec, user, cuts=cuts, seed=seed)
+    if cfg is not None:
+        engine_spec = dataclasses.replace(spec, z_windows=(int(cfg.params["z_window"]),))
+        rows.append(audit_trades(market, engine_spec, cfg.params, cfg.costs, cuts, seed))
+    if gate is not None:
+        rows += audit_regimes(gate, market, spec, cuts, seed)
+    return rows

@@ -149,3 +149,24 @@ def _row(name: str, mt, spec: StressSpec) -> dict:
     return {"scenario": name, "sharpe": mt.sharpe, "return": mt.return_on_account,
             "max_dd_pct": mt.max_drawdown_pct, "trades": mt.total_trades, "passed": passed,
             "reason": reason}
+
+
+def stress_window(market: MarketData, features: Features, spec: FeatureSpec,
+                  params: Mapping[str, object], costs: CostModel, account: float,
+                  stress: StressSpec, block: tuple[int, ...] = (), start: int | None = None,
+                  stop: int | None = None, switching: Switching | None = None,
+                  ) -> tuple[list[dict], int, int]:
+    """Phase 3's scenarios of one configuration on [start, stop) (ns; default: from the end of
+    the feature warm-up to the data's end): (rows of `run_stress`, start, stop). Refuses data too
+    short for the warm-up."""
+    from scalper_tune.errors import UsageError
+    from scalper_tune.robustness.segments import usable_times, warmup_bars
+
+    times = usable_times(market, warmup_bars(spec))
+    if times.shape[0] < 2:
+        raise UsageError(f"market: too short for the {warmup_bars(spec):,}-bar feature warm-up.",
+                         param="market")
+    start = int(times[0]) if start is None else start
+    stop = int(times[-1]) + 1 if stop is None else stop
+    scenarios = build_scenarios(market, features, start, stop, spec, block)
+    return run_stress(scenarios, params, costs, account, stress, switching), start, stop
