@@ -23,7 +23,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     market = load(data)  # the data is reachable (a missing path fails in load_experiment)
     warmup = check(exp, market, refine_windows(space))  # too little data: DataError, exit 3
     needed = bars_needed(exp.walk_forward, warmup)
-    spec = feature_spec(exp, refine_windows(space))
+    spec = feature_spec(exp.features, refine_windows(space))
     print(f"{loaded.path}: ok")
     print(f"  experiment   {exp.name} (seed {exp.seed})")
     print(f"  data         {source}: {len(market.symbols)} symbols, "

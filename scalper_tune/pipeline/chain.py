@@ -108,8 +108,8 @@ def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder
                     prep.regimes.gate_edges)
     for note in prep.regimes.notes:
         log.info(note)
-    seg = prep.segments.iso()
-    log.info(f"data: {len(market.symbols)} symbols x {max(len(market[s]) for s in market.symbols):,}"
+    seg, longest = prep.segments.iso(), max(len(market[s]) for s in market.symbols)
+    log.info(f"data: {len(market.symbols)} symbols x {longest:,}"
              f" bars, {prep.warmup:,}-bar feature warm-up; train {seg['train']['start'][:10]} to "
              f"{seg['train']['end'][:10]} in {exp.walk_forward.folds} folds, validation from "
              f"{seg['validation']['start'][:10]}, test from {seg['test']['start'][:10]} "
@@ -167,7 +167,7 @@ def _test(ctx: RunContext, phase2: pd.DataFrame, chosen) -> pd.DataFrame:
         return ctx.folder.read_table("test.parquet")
     market, features = ctx.prep.segment("test")
     rows = []
-    for _, r in finalists(phase2, ctx.exp).iterrows():
+    for _, r in finalists(phase2, ctx.exp.robustness.finalists).iterrows():
         params = row_params(r)
         rows.append(dict(index=int(r["index"]), source=r["source"],
                          chosen=bool(r["index"] == chosen["index"]),
@@ -185,7 +185,7 @@ def _switching(ctx: RunContext, phase2: pd.DataFrame, chosen):
         return choice, None, False
     sw, first = choice.switching, choice.switching.sets[0]
     found = segment_figures(*ctx.prep.segment("validation"), first, ctx.exp, "val", sw)
-    recommended = recommend(found, float(chosen["val_sharpe"]), ctx.exp)
+    recommended = recommend(found, float(chosen["val_sharpe"]), ctx.exp.filters.min_trades)
     found.update(segment_figures(*ctx.prep.segment("test"), first, ctx.exp, "test", sw))
     table = switching_table(choice, found, recommended)
     ctx.folder.write_table(table, "switching.parquet")

@@ -244,7 +244,7 @@ def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
     if not exp.stress.enabled:
         return pd.DataFrame()
     started = time.perf_counter()
-    top = finalists(phase2_table, exp)
+    top = finalists(phase2_table, exp.robustness.finalists)
     jobs = [dict(row_params(r), index=int(r["index"]),
                  source=r["source"]) for _, r in top.iterrows()]
     scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
-from scalper_tune.config.pipeline_spec import REGIMES
+from scalper_tune.config.pipeline_spec import FilterSpec, REGIMES
 from scalper_tune.config.values import python_value
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
@@ -90,8 +90,8 @@ def segment_figures(market: MarketData, features, params: Mapping[str, object],
             f"{prefix}_win_rate": m.win_rate}
 
 
-def passes_filters(figures: Mapping[str, float], exp: Experiment, prefix: str) -> bool:
-    f = exp.filters
+def passes_filters(figures: Mapping[str, float], f: FilterSpec, prefix: str) -> bool:
+    """The seed's filters `f` on the figures `<prefix>_sharpe`, `_max_dd_pct`, `_trades`."""
     sharpe = figures[f"{prefix}_sharpe"]
     return bool(math.isfinite(sharpe) and sharpe > f.min_sharpe
                 and abs(figures[f"{prefix}_max_dd_pct"]) < f.max_drawdown
@@ -117,7 +117,7 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
     out.update(segment_figures(*train, params, exp, "train"))
     val = segment_figures(*validation, params, exp, "val")
     out.update(val)
-    out["passes_filters"] = passes_filters(val, exp, "val")
+    out["passes_filters"] = passes_filters(val, exp.filters, "val")
     return out
 
 

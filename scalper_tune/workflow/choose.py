@@ -23,15 +23,15 @@ from scalper_tune.workflow.screen import row_params
 SCHEMA_VERSION = 1
 
 
-def finalists(phase2: pd.DataFrame, exp: Experiment) -> pd.DataFrame:
-    """The best `robustness.finalists` judged candidates."""
+def finalists(phase2: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The best `n` (robustness.finalists) judged candidates."""
     judged = phase2[np.isfinite(phase2["robustness"].to_numpy(dtype=float))]
-    return judged.head(exp.robustness.finalists)
+    return judged.head(n)
 
 
 def choose(phase2: pd.DataFrame, phase3: pd.DataFrame, exp: Experiment) -> tuple[pd.Series, bool]:
     """(the chosen Phase 2 row, whether it passes every stress scenario)."""
-    top = finalists(phase2, exp)
+    top = finalists(phase2, exp.robustness.finalists)
     if phase3.empty:
         return top.iloc[0], False
     passing = phase3.groupby("index")["passed"].all()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from scalper_tune.config.costs import CostModel
 from scalper_tune.config.experiment import Experiment
-from scalper_tune.config.pipeline_spec import REGIMES
+from scalper_tune.config.pipeline_spec import FilterSpec, REGIMES
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine import prefilter
 from scalper_tune.engine.backtest import run_symbol
@@ -137,9 +137,8 @@ def judge(table: pd.DataFrame, exp: Experiment, bars_per_year: float,
     return out
 
 
-def passes_train(judged: pd.DataFrame, exp: Experiment) -> np.ndarray:
-    """The seed's screen on train (pooled sleeve Sharpe, worst sleeve drawdown, trades)."""
-    f = exp.filters
+def passes_train(judged: pd.DataFrame, f: FilterSpec) -> np.ndarray:
+    """The seed's screen `f` on train (pooled sleeve Sharpe, worst sleeve drawdown, trades)."""
     return (np.isfinite(judged["consistency"].to_numpy())
             & (judged["sharpe_train"].to_numpy() > f.min_sharpe)
             & (judged["max_dd_train"].to_numpy() < f.max_drawdown)

@@ -36,10 +36,10 @@ def refine_windows(space: SearchSpace) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def feature_spec(exp: Experiment, windows) -> FeatureSpec:
-    """The experiment's feature settings with every window the search may use."""
-    return dataclasses.replace(exp.features, z_windows=tuple(sorted(
-        set(exp.features.z_windows) | {int(w) for w in windows})))
+def feature_spec(features: FeatureSpec, windows) -> FeatureSpec:
+    """The feature settings with every window the search may use."""
+    return dataclasses.replace(features, z_windows=tuple(sorted(
+        set(features.z_windows) | {int(w) for w in windows})))
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Prepared:
 def check(exp: Experiment, market: MarketData, windows: Sequence[int]) -> int:
     """Refuse data too short for the experiment (DataError with the numbers and the fix);
     returns the warm-up in bars."""
-    return check_enough_data(market, exp.walk_forward, feature_spec(exp, windows))
+    return check_enough_data(market, exp.walk_forward, feature_spec(exp.features, windows))
 
 
 def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,
@@ -84,7 +84,7 @@ def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,
     run), and cut the segments."""
     warmup = check(exp, market, windows)
     windows = tuple(sorted({int(w) for w in windows}))
-    spec = feature_spec(exp, windows)
+    spec = feature_spec(exp.features, windows)
     cache = exp.output.feature_cache if cache_dir is None else cache_dir
     features = build_features(market, spec, cache).features
     regimes = label_and_mask(exp.gate, market, features, regimes_file)

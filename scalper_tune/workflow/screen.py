@@ -68,7 +68,7 @@ def finish_screen(table: pd.DataFrame, grid: Mapping[str, Sequence],
                                     "robustness_raw")
     out["robustness_train"] = out["robustness_raw"] + W_PLATEAU * out["plateau"].fillna(0.0)
     out["judged"] = np.isfinite(out["robustness_train"].to_numpy())
-    out["passes_train"] = passes_train(out, exp)
+    out["passes_train"] = passes_train(out, exp.filters)
     return out
 
 

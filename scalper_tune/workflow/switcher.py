@@ -62,12 +62,12 @@ def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
     return SwitchingChoice(Switching(tuple(sets), tuple(by_regime)), sources, train)
 
 
-def recommend(found: Mapping[str, float], chosen_val_sharpe: float, exp: Experiment) -> bool:
+def recommend(found: Mapping[str, float], chosen_val_sharpe: float, min_trades: int) -> bool:
     """Recommend the switcher over the single choice when, on validation, it makes
     filters.min_trades trades and its Sharpe is above the single choice's."""
     sharpe = found["val_sharpe"]
     single = chosen_val_sharpe if math.isfinite(chosen_val_sharpe) else -math.inf
-    return bool(math.isfinite(sharpe) and found["val_trades"] >= exp.filters.min_trades
+    return bool(math.isfinite(sharpe) and found["val_trades"] >= min_trades
                 and sharpe > single)
 
 
