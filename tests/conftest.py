@@ -119,6 +119,37 @@ def smoke_run(tmp_path_factory) -> Path:
     return run
 
 
+def replace_prices_from(start: str, out: Path, assets: int = 3, bars: int = 24_000) -> None:
+    """The smoke market (synthetic, seed 7) with every bar from `start` (ISO time) on replaced
+    by another market's bars (seed 99; same times; prices rescaled to continue from the last bar
+    before `start`), written as a dataset to `out`."""
+    import numpy as np
+    import pandas as pd
+
+    from scalper_tune.data import write_dataset
+    from scalper_tune.data.market import SymbolData
+
+    market = generate(SyntheticSpec(assets=assets, bars=bars, seed=7))
+    other = generate(SyntheticSpec(assets=assets, bars=bars, seed=99))
+    cut = int(pd.Timestamp(start).value)
+    series = {}
+    for s in market.symbols:
+        a, b = market[s].columns(), other[s].columns()
+        k = int(np.searchsorted(a["ts"], cut))
+        scale = a["close"][k - 1] / b["close"][k - 1]
+        cols = {}
+        for name, values in a.items():
+            new = values.copy()
+            if name in ("open", "high", "low", "close", "bid", "ask"):
+                new[k:] = b[name][k:] * scale
+            elif name in ("volume", "bid_size", "ask_size", "regime"):
+                new[k:] = b[name][k:]
+            cols[name] = new
+        series[s] = SymbolData(symbol=s, **cols)
+    write_dataset(type(market)(bar_seconds=market.bar_seconds, series=series, source=market.source,
+                               symbol_meta=market.symbol_meta, info=market.info), out)
+
+
 @pytest.fixture
 def run_log():
     """The progress lines logged on `scalper_tune.run` during the test."""

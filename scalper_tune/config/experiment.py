@@ -14,8 +14,8 @@ from scalper_tune.config.costs import CostModel
 from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import (FilterSpec, Phase1Spec, RaySpec, RefineSpec,
-                                               RegimeSpec, RobustnessSpec, SelectionSpec,
-                                               StressSpec, WalkForwardSpec)
+                                               RegimeSpec, ReoptimizeSpec, RobustnessSpec,
+                                               SelectionSpec, StressSpec, WalkForwardSpec)
 from scalper_tune.config.schema import build, load_yaml
 from scalper_tune.config.search_space import SearchSpace, load_search_space
 from scalper_tune.config.synthetic_spec import SyntheticSpec
@@ -82,6 +82,7 @@ class Experiment:
     regime: RegimeSpec = field(default_factory=RegimeSpec)
     selection: SelectionSpec = field(default_factory=SelectionSpec)
     ray: RaySpec = field(default_factory=RaySpec)
+    reoptimize: ReoptimizeSpec | None = None  # walk-forward re-optimisation (None: one chain)
     description: str = ""
 
     @property

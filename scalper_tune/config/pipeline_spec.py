@@ -36,6 +36,35 @@ class WalkForwardSpec:
         return out
 
 
+REOPTIMIZE_MODES = ("rolling", "anchored")
+
+
+@dataclass(frozen=True)
+class ReoptimizeSpec:
+    """Walk-forward re-optimisation: the bars after the feature warm-up are cut into a first
+    history and `steps` equal out-of-sample steps (`oos`: the fraction of the bars the steps hold
+    together). For step k the whole chain (Phase 1, refinement, Phase 2, Phase 3, the choice,
+    the switcher) runs on the bars before step k, cut into train folds and validation as
+    walk_forward says (its `test` is not used: step k is the test); the choice then trades step
+    k from flat. mode: `rolling` (a history of fixed length before each step) or `anchored`
+    (all bars before the step)."""
+
+    steps: int = 6
+    mode: str = "rolling"
+    oos: float = 0.5
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.steps < 2:
+            out.append(("steps", f"must be at least 2 (one step is the single chain), got "
+                                  f"{self.steps}"))
+        if self.mode not in REOPTIMIZE_MODES:
+            out.append(("mode", f"must be rolling or anchored, got {self.mode!r}"))
+        if not 0.1 <= self.oos <= 0.8:
+            out.append(("oos", f"must be between 0.1 and 0.8, got {self.oos}"))
+        return out
+
+
 @dataclass(frozen=True)
 class Phase1Spec:
     """chunk_size: combinations per Tune trial (a slice of a fixed shuffle of the grid, so chunks

@@ -89,12 +89,58 @@ def open_folder(loaded: LoadedExperiment, folder: RunFolder | None,
     return folder
 
 
+@dataclass
+class ChainResult:
+    """One honest chain on one set of segments: its tables, the content of best_config.yaml
+    (None when nothing could be judged, with `why`), the switcher (choice and whether it is
+    recommended) and the PBO."""
+
+    tables: dict
+    best: dict | None = None
+    choice: object = None
+    recommended: bool = False
+    pbo: float = float("nan")
+    why: str = ""
+    chosen: object = None  # the chosen Phase 2 row
+
+
+def run_chain(ctx: RunContext, tracker: Tracker) -> ChainResult:
+    """Phase 1, refinement, Phase 2, Phase 3, the choice (train and validation only), the test
+    segment once after it, and the switcher decision, on `ctx.prep.segments`."""
+    exp, loaded, folder = ctx.exp, ctx.loaded, ctx.folder
+    t = ctx.timings
+    tables: dict[str, pd.DataFrame] = {}
+    tables["phase1"] = phase1 = phases.phase1(ctx)
+    tracker.phase1(phase1, folder, loaded.space.grid, t)
+    if not phase1["judged"].any():
+        return ChainResult(tables, why=_why_phase1(phase1, exp))
+    tables["refine"] = refine = phases.refine(ctx, phase1)
+    tracker.refine(refine, t)
+    phase2, pbo = phases.phase2(ctx, phase1, refine)
+    tables["phase2"] = phase2
+    tracker.phase2(phase2, pbo, t)
+    if not np.isfinite(phase2["robustness"].to_numpy(dtype=float)).any():
+        return ChainResult(tables, pbo=pbo,
+                           why="no candidate could be judged on train + validation")
+    tables["phase3"] = phase3 = phases.phase3(ctx, phase2)
+    chosen, passes_stress = choose(phase2, phase3, exp)
+    tables["test"] = test = _test(ctx, phase2, chosen)
+    row = test[test["index"] == chosen["index"]].iloc[0]
+    best = best_config(chosen, passes_stress, figures(row, "test"), exp, ctx.prep.segments)
+    choice, switcher, recommended = _switching(ctx, phase2, chosen)
+    if switcher is not None:
+        tables["switching"] = switcher
+    best["meta"]["switching"] = switcher_meta(switcher, recommended)
+    return ChainResult(tables, best, choice, recommended, pbo, chosen=chosen)
+
+
 def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder,
                  executor: Executor, tracker: Tracker, *,
                  started: float | None = None) -> RunResult:
     """Every phase of the experiment on `market`, in `folder` (a new or a resumed run folder),
-    jobs on `executor`, records to `tracker`. `started`: the run's start (perf_counter) for
-    the data step's wall time."""
+    jobs on `executor`, records to `tracker`: the single chain, or with `reoptimize` the
+    walk-forward re-optimisation (pipeline/walk_forward.py). `started`: the run's start
+    (perf_counter) for the data step's wall time."""
     started = time.perf_counter() if started is None else started
     exp = loaded.experiment
     prep = prepare(exp, market, refine_windows(loaded.space), space=loaded.space,
@@ -108,49 +154,48 @@ def run_pipeline(loaded: LoadedExperiment, market: MarketData, folder: RunFolder
                     prep.regimes.gate_edges)
     for note in prep.regimes.notes:
         log.info(note)
+    if exp.reoptimize is not None:
+        from scalper_tune.pipeline.walk_forward import run_walk_forward
+
+        return run_walk_forward(ctx, tracker)
     seg, longest = prep.segments.iso(), max(len(market[s]) for s in market.symbols)
     log.info(f"data: {len(market.symbols)} symbols x {longest:,}"
              f" bars, {prep.warmup:,}-bar feature warm-up; train {seg['train']['start'][:10]} to "
              f"{seg['train']['end'][:10]} in {exp.walk_forward.folds} folds, validation from "
              f"{seg['validation']['start'][:10]}, test from {seg['test']['start'][:10]} "
              f"({t['data_wall_s']:.1f} s)")
-    tables: dict[str, pd.DataFrame] = {}
-    tables["phase1"] = phase1 = phases.phase1(ctx)
-    tracker.phase1(phase1, folder, loaded.space.grid, t)
-    if not phase1["judged"].any():
-        return _nothing(ctx, tracker, tables, _why_phase1(phase1, exp))
-    tables["refine"] = refine = phases.refine(ctx, phase1)
-    tracker.refine(refine, t)
-    phase2, pbo = phases.phase2(ctx, phase1, refine)
-    tables["phase2"] = phase2
-    tracker.phase2(phase2, pbo, t)
-    if not np.isfinite(phase2["robustness"].to_numpy(dtype=float)).any():
-        return _nothing(ctx, tracker, tables, "no candidate could be judged on train + "
-                        "validation")
-    tables["phase3"] = phase3 = phases.phase3(ctx, phase2)
-    chosen, passes_stress = choose(phase2, phase3, exp)
-    tables["test"] = test = _test(ctx, phase2, chosen)
-    row = test[test["index"] == chosen["index"]].iloc[0]
-    best = best_config(chosen, passes_stress, figures(row, "test"), exp, prep.segments)
-    choice, switcher, recommended = _switching(ctx, phase2, chosen)
-    if switcher is not None:
-        tables["switching"] = switcher
-    best["meta"]["switching"] = switcher_meta(switcher, recommended)
+    chain = run_chain(ctx, tracker)
+    if chain.best is None:
+        return _nothing(ctx, tracker, chain.tables, chain.why)
+    tables, best = chain.tables, chain.best
+    text = finish(ctx, tracker, chain)
+    return RunResult(folder.path, tables, best, text)
+
+
+def finish(ctx: RunContext, tracker: Tracker, chain: ChainResult, extra: str = "",
+           tables_at: Path | None = None) -> str:
+    """The chosen strategy's bundle and best_config.yaml, the finalists to the tracker, the
+    summary (with `extra` lines; `tables_at`: the folder of the chain's tables, default the run
+    folder) logged and returned."""
+    exp, prep, folder, t = ctx.exp, ctx.prep, ctx.folder, ctx.timings
+    best, tables = chain.best, chain.tables
     write_bundle(folder.path, bundle_dict(best, exp, prep.spec, prep.market, prep.data_hash,
-                                          choice if recommended else None),
+                                          chain.choice if chain.recommended else None),
                  fit_models(exp.gate, prep.market, prep.features))
     best["meta"]["strategy"] = f"{BUNDLE_DIR}/{BUNDLE_FILE}"  # the whole strategy: run that
     folder.write_text(yaml.safe_dump(best, sort_keys=False), "best_config.yaml")
+    phase2, phase3, test = tables["phase2"], tables["phase3"], tables["test"]
     tracker.phase3_and_finalists(phase2, phase3, test, _finalist_equity(prep, phase2, exp), exp,
                                  t, best)
-    text = summary(phase1, phase2, phase3, test, pbo, exp, folder.path, t)
-    text += "\n" + switching_line(switcher, chosen)
+    text = summary(tables["phase1"], phase2, phase3, test, chain.pbo, exp,
+                   tables_at or folder.path, t)
+    text += "\n" + switching_line(tables.get("switching"), chain.chosen) + extra
     text += ("\n" + f"best config: {folder.path / 'best_config.yaml'}\n"
              f"strategy bundle: {folder.path / BUNDLE_DIR} (backtest/paper --strategy)\n"
              + chosen_line(best))
     tracker.close(t, text)
     log.info(text)
-    return RunResult(folder.path, tables, best, text)
+    return text
 
 
 def _finalist_equity(prep, phase2: pd.DataFrame, exp) -> dict:

@@ -104,6 +104,9 @@ class Executor(Protocol):
     def phase1_device(self, spec) -> tuple[str, float]:
         """("cpu" | "gpu", GPUs each Phase 1 job reserves) for `phase1.device`."""
 
+    def at(self, folder: Path) -> "Executor":
+        """The executor for a part of the run kept in `folder` (a walk-forward step)."""
+
     def job_threads(self, ray_spec) -> int:
         """Numba threads each job uses (results do not depend on it)."""
 

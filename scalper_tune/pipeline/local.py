@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -91,6 +92,10 @@ class LocalExecutor:
 
     def phase1_device(self, spec) -> tuple[str, float]:
         return ("gpu" if check_device(spec) else "cpu"), 0.0
+
+    def at(self, folder: Path) -> "LocalExecutor":
+        """The executor for a run folder's part (its work store is the folder's)."""
+        return self
 
     def job_threads(self, ray_spec) -> int:
         return self.threads or default_threads()

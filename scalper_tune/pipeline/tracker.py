@@ -31,6 +31,13 @@ class Tracker(Protocol):
         """Stress (validation), the finalists (`equity`: each one's validation equity curve, by
         its Phase 2 index), the test segment and the chosen configuration."""
 
+    def tables_at(self, path) -> "Tracker":
+        """The tracker reading the phase tables from `path` (a walk-forward step's folder)."""
+
+    def walk_forward(self, table: pd.DataFrame, figures: Mapping, verdict) -> None:
+        """Walk-forward re-optimisation: the per-step table (walk_forward.parquet), the stitched
+        out-of-sample figures and the verdict."""
+
     def close(self, timings: Mapping[str, float], summary: str = "",
               outcome: str = "chosen") -> None:
         """The run's end: timings, the summary, the outcome."""
@@ -42,4 +49,7 @@ class NullTracker:
     def dataset(self, *args, **kwargs) -> None:
         pass
 
-    regimes = phase1 = refine = phase2 = phase3_and_finalists = close = dataset
+    regimes = phase1 = refine = phase2 = phase3_and_finalists = walk_forward = close = dataset
+
+    def tables_at(self, path) -> "NullTracker":
+        return self

@@ -50,3 +50,27 @@ def check_enough_data(market: MarketData, wf: WalkForwardSpec, features: Feature
         f"{warmup:,}-bar feature warm-up is included; the data has {usable:,} usable bars after "
         "it. Give more data, or set fewer walk_forward.folds, or shorter features windows "
         "(baseline_window, timeframes).")
+
+
+def check_steps(market: MarketData, wf: WalkForwardSpec, features: FeatureSpec, steps: int,
+                oos: float) -> int:
+    """Walk-forward re-optimisation: every history's folds and validation and every step long
+    enough (a DataError with the numbers and the fix); returns the warm-up in bars."""
+    from scalper_tune.robustness.segments import step_sizes
+
+    warmup = warmup_bars(features)
+    n = usable_times(market, warmup).shape[0] if min(
+        len(market[s]) for s in market.symbols) > warmup else 0
+    size = step_sizes(n, wf, steps, oos)
+    fix = ("Give more data, or set fewer reoptimize.steps, a smaller reoptimize.oos or fewer "
+           "walk_forward.folds.")
+    if size["fold"] < MIN_FOLD_BARS or size["validation"] < MIN_SEGMENT_BARS:
+        raise DataError(f"{_shape(market)}: too few bars for {steps} re-optimisation steps: the "
+                        f"first history ({size['history']:,} of {n:,} usable bars) gives folds "
+                        f"of {size['fold']:,} bars and a validation of {size['validation']:,} "
+                        f"(at least {MIN_FOLD_BARS} and {MIN_SEGMENT_BARS} needed). {fix}")
+    if size["step"] < max(size["fold"], MIN_SEGMENT_BARS):
+        raise DataError(f"{_shape(market)}: a re-optimisation step of {size['step']:,} bars is "
+                        f"shorter than one train fold ({size['fold']:,} bars) or "
+                        f"{MIN_SEGMENT_BARS} bars. {fix}")
+    return warmup

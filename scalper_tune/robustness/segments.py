@@ -101,3 +101,41 @@ def slice_market(market: MarketData, features: Features, start: int,
     sliced = MarketData(bar_seconds=market.bar_seconds, series=series, source=market.source,
                         symbol_meta=market.symbol_meta, info=market.info)
     return sliced, feats
+
+
+def step_segments(market: MarketData, spec: WalkForwardSpec, steps: int, mode: str, oos: float,
+                  warmup: int) -> list[Segments]:
+    """Walk-forward re-optimisation: the usable bars cut into a first history and `steps` equal
+    out-of-sample steps holding `oos` of them. Step k's Segments: train folds and validation
+    over its history (all bars before it: `anchored`; the first history's length before it:
+    `rolling`), in the single chain's train : validation ratio, and `test` = the step itself
+    (its test: the chain's choice trades it once, from flat)."""
+    times = usable_times(market, warmup)
+    n = times.shape[0]
+    length = int(n * oos) // steps
+    first = n - steps * length
+    val_share = spec.validation / (1.0 - spec.test)
+    end = int(times[-1]) + market.bar_ns
+    out = []
+    for k in range(steps):
+        b = first + k * length
+        a = 0 if mode == "anchored" else b - first
+        train_end = a + int((b - a) * (1.0 - val_share))
+        edges = np.linspace(a, train_end, spec.folds + 1).astype(np.int64)
+        stop = end if k == steps - 1 else int(times[b + length])
+        out.append(Segments(fold_edges=tuple(int(times[i]) for i in edges[:-1])
+                            + (int(times[train_end]),),
+                            validation=(int(times[train_end]), int(times[b])),
+                            test=(int(times[b]), stop), end=stop))
+    return out
+
+
+def step_sizes(n: int, spec: WalkForwardSpec, steps: int, oos: float) -> dict[str, int]:
+    """Bars of the first history, one step, one train fold and the validation of the first
+    history, for `n` usable bars (the checks of data_check)."""
+    length = int(n * oos) // steps
+    history = n - steps * length
+    val_share = spec.validation / (1.0 - spec.test)
+    train = int(history * (1.0 - val_share))
+    return {"history": history, "step": length, "fold": train // spec.folds,
+            "validation": history - train}

@@ -47,6 +47,13 @@ def open_store(exp: Experiment) -> RetryingClient:
 class PipelineTracker:
     def __init__(self, folder, tracker: Tracker, state: dict):
         self.folder, self.t, self.state = folder, tracker, state
+        self.tables = folder.path  # where the phase tables are (a walk-forward step's folder)
+
+    def tables_at(self, path: Path) -> "PipelineTracker":
+        """This tracker, reading the phase tables from `path` (walk-forward: the last step's)."""
+        view = PipelineTracker(self.folder, self.t, self.state)
+        view.tables = Path(path)
+        return view
 
     @classmethod
     def for_run(cls, folder, exp: Experiment, data_hash: str,
@@ -207,7 +214,7 @@ class PipelineTracker:
                             "n_trials": first.get("n_trials", float("nan")),
                             "n_effective": first.get("n_effective", float("nan")),
                             **self._timing(timings, "phase2")})
-        self.t.artifacts(run, [self.folder.path / "phase2.parquet"])
+        self.t.artifacts(run, [self.tables / "phase2.parquet"])
         self.t.finish(run)
         self.t.log(self.t.parent, metrics={"pbo": pbo, **self._timing(timings, "phase2")})
         self._done("phase2")
@@ -222,8 +229,8 @@ class PipelineTracker:
 
         run = self.t.open_child("phase3", tags={"phase": "phase3", "segment": "validation"})
         self.t.log(run, metrics=self._timing(timings, "phase3"))
-        paths = [self.folder.path / n for n in ("phase3.parquet", "test.parquet")
-                 if self.folder.has(n)]
+        paths = [self.tables / n for n in ("phase3.parquet", "test.parquet")
+                 if (self.tables / n).is_file()]
         self.t.artifacts(run, paths)
         tests = {int(r["index"]): r for _, r in test.iterrows()}
         for rank, row in enumerate(phase2.head(exp.robustness.finalists).itertuples(), start=1):
@@ -278,6 +285,42 @@ class PipelineTracker:
         if bundle.is_dir():  # the strategy bundle, as `backtest --strategy` reads it
             self.t.artifact_dir(self.t.parent, bundle, "strategy")
         self._done("phase3")
+
+    def walk_forward(self, table: pd.DataFrame, figures: Mapping, verdict) -> None:
+        """Walk-forward re-optimisation: a nested run with the per-step table, the stitched
+        out-of-sample equity and drawdown plots, each step's out-of-sample figures and the
+        verdict; the stitched figures also on the parent run."""
+        if not self._once("walk_forward"):
+            return
+        run = self.t.open_child("walk-forward", tags={"phase": "walk_forward",
+                                                      "segment": "out-of-sample steps"})
+        lo, hi = figures["sharpe_ci"]
+        metrics = {"oos_sharpe": figures["sharpe"], "oos_sharpe_ci_low": lo,
+                   "oos_sharpe_ci_high": hi, "oos_trades": figures["trades"],
+                   "oos_return": figures["return"], "oos_max_drawdown": figures["max_drawdown"],
+                   "wf_efficiency": figures["efficiency"],
+                   "wf_choice_changes": figures["choice_changes"],
+                   "deployable": float(verdict.deployable)}
+        metrics = {k: float(v) for k, v in metrics.items()
+                   if v is not None and math.isfinite(float(v))}
+        steps = {f"step{int(r.step)}_oos_{k}": float(getattr(r, f"oos_{k}"))
+                 for r in table.itertuples() for k in ("sharpe", "return", "trades")
+                 if math.isfinite(float(getattr(r, f"oos_{k}")))}
+        self.t.log(run, params={"steps": len(table)}, metrics=dict(metrics, **steps))
+        self.t.tag(run, {"verdict": "deployable" if verdict.deployable else
+                         "not deployable: " + "; ".join(verdict.reasons)})
+        paths = [self.folder.path / n for n in ("walk_forward.parquet", "oos_equity.parquet")
+                 if self.folder.has(n)]
+        with tempfile.TemporaryDirectory() as tmp:
+            if self.folder.has("oos_equity.parquet"):
+                eq = pd.read_parquet(self.folder.path / "oos_equity.parquet")
+                if len(eq):
+                    paths += plots.equity_and_drawdown(eq.set_index("ts")["equity"], Path(tmp),
+                                                       "oos_stitched")
+            self.t.artifacts(run, paths)
+        self.t.finish(run)
+        self.t.log(self.t.parent, metrics=metrics)
+        self._done("walk_forward")
 
     def close(self, timings: Mapping[str, float], summary: str = "",
               outcome: str = "chosen") -> None:

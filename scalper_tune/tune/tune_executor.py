@@ -42,6 +42,11 @@ class TuneExecutor:
     def phase1_device(self, spec) -> tuple[str, float]:
         return phase1_device(spec)
 
+    def at(self, folder: Path) -> "TuneExecutor":
+        """The executor for a part of the run (a walk-forward step) in `folder`: its Tune
+        experiments under `folder/tune`."""
+        return TuneExecutor(self.ray_spec, Path(folder) / "tune", self.verbose)
+
     def job_threads(self, ray_spec: RaySpec) -> int:
         return ray_spec.cpus_per_trial
 

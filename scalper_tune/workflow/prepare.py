@@ -17,7 +17,7 @@ from scalper_tune.config.search_space import SearchSpace
 from scalper_tune.data.market import MarketData
 from scalper_tune.engine import prefilter
 from scalper_tune.features.cache import build as build_features
-from scalper_tune.robustness.data_check import check_enough_data
+from scalper_tune.robustness.data_check import check_enough_data, check_steps
 from scalper_tune.robustness.segments import Segments, make_segments, slice_market
 from scalper_tune.workflow.entry_gate import RegimeResult, label_and_mask, with_regimes
 
@@ -71,9 +71,13 @@ class Prepared:
 
 
 def check(exp: Experiment, market: MarketData, windows: Sequence[int]) -> int:
-    """Refuse data too short for the experiment (DataError with the numbers and the fix);
-    returns the warm-up in bars."""
-    return check_enough_data(market, exp.walk_forward, feature_spec(exp.features, windows))
+    """Refuse data too short for the experiment (DataError with the numbers and the fix): its
+    segments, or with `reoptimize` every history and step; returns the warm-up in bars."""
+    spec = feature_spec(exp.features, windows)
+    if exp.reoptimize is not None:
+        r = exp.reoptimize
+        return check_steps(market, exp.walk_forward, spec, r.steps, r.oos)
+    return check_enough_data(market, exp.walk_forward, spec)
 
 
 def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,

@@ -12,15 +12,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from scalper_tune.config import SyntheticSpec, load_experiment
+from scalper_tune.config import load_experiment
 from scalper_tune.config.pipeline_spec import REGIMES
-from scalper_tune.data import generate, write_dataset
-from scalper_tune.data.market import SymbolData
 from scalper_tune.kernels.layout import N_REGIMES
 from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, moments,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
-from tests.conftest import ROOT, run_local
+from tests.conftest import ROOT, replace_prices_from, run_local
 
 SMOKE = ROOT / "experiments" / "smoke.yaml"
 
@@ -104,33 +102,9 @@ def test_pbo_of_the_robustness_rule_recomputed(tables):
     assert "robustness score" in p2["pbo_rule"].iloc[0]
 
 
-def _replace_test_prices(start: str, out) -> None:
-    """The smoke market with every bar from `start` on replaced by another market's bars (same
-    times; prices rescaled to continue from the last bar before `start`)."""
-    market = generate(SyntheticSpec(assets=3, bars=24000, seed=7))
-    other = generate(SyntheticSpec(assets=3, bars=24000, seed=99))
-    cut = int(pd.Timestamp(start).value)
-    series = {}
-    for s in market.symbols:
-        a, b = market[s].columns(), other[s].columns()
-        k = int(np.searchsorted(a["ts"], cut))
-        scale = a["close"][k - 1] / b["close"][k - 1]
-        cols = {}
-        for name, values in a.items():
-            new = values.copy()
-            if name in ("open", "high", "low", "close", "bid", "ask"):
-                new[k:] = b[name][k:] * scale
-            elif name in ("volume", "bid_size", "ask_size", "regime"):
-                new[k:] = b[name][k:]
-            cols[name] = new
-        series[s] = SymbolData(symbol=s, **cols)
-    write_dataset(type(market)(bar_seconds=market.bar_seconds, series=series, source=market.source,
-                               symbol_meta=market.symbol_meta, info=market.info), out)
-
-
 def test_replacing_the_test_segment_changes_only_meta_test(tmp_path, smoke_run, tables):
     before = yaml.safe_load((smoke_run / "best_config.yaml").read_text())
-    _replace_test_prices(before["meta"]["segments"]["test"]["start"], tmp_path / "altered")
+    replace_prices_from(before["meta"]["segments"]["test"]["start"], tmp_path / "altered")
     raw = yaml.safe_load(SMOKE.read_text())
     raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
     raw["data"] = {"path": str(tmp_path / "altered")}

@@ -1,0 +1,234 @@
+"""Walk-forward re-optimisation: the tuning procedure's own out-of-sample record.
+
+With `reoptimize` the bars after the warm-up are cut into a first history and `steps` equal
+steps (robustness/segments.step_segments). For step k the whole honest chain (`run_chain`:
+Phase 1, refinement, Phase 2, Phase 3, the choice, the switcher decision) runs on the bars
+before the step only, cut into train folds and validation as `walk_forward` says; the choice
+then trades step k once, from flat (the chain's test segment is the step). Features and regime
+labels are computed once for the whole series: both are prefix-invariant (tested), so step k's
+choice depends on nothing after its start. Each step's tables live in `steps/step_<k>/` and are
+read back by a resumed run.
+
+The steps' out-of-sample equity curves are stitched into one record (robustness/oos_record.py)
+with its Sharpe's 90 % day-block bootstrap interval, and the verdict is taken on it. The last
+step's choice is the strategy: best_config.yaml and the bundle are the last step's, with
+`meta.walk_forward` and `meta.verdict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+
+import numpy as np
+import pandas as pd
+
+from scalper_tune.engine.backtest import backtest
+from scalper_tune.pipeline.chain import ChainResult, RunResult, finish, run_chain
+from scalper_tune.pipeline.phases import RunContext
+from scalper_tune.pipeline.run_folder import RunFolder
+from scalper_tune.pipeline.tracker import NullTracker, Tracker
+from scalper_tune.robustness.oos_record import OosRecord, Verdict, record, verdict
+from scalper_tune.robustness.segments import iso_utc, step_segments
+from scalper_tune.store import sub_key
+
+log = logging.getLogger("scalper_tune.run")
+STEPS_DIR = "steps"
+
+
+@dataclasses.dataclass
+class Step:
+    """One step: its segments, its chain, and its out-of-sample equity ($ per bar) and trades."""
+
+    k: int
+    ctx: RunContext
+    chain: ChainResult
+    equity: pd.Series
+    trades: int
+
+
+def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
+    """Every step's chain and out-of-sample trading, the stitched record, the verdict, and the
+    last step's strategy (see the module docstring). `ctx`: the run's context on the whole
+    prepared series."""
+    exp, prep = ctx.exp, ctx.prep
+    spec = exp.reoptimize
+    segments = step_segments(prep.market, exp.walk_forward, spec.steps, spec.mode, spec.oos,
+                             prep.warmup)
+    first = segments[0]
+    log.info(f"walk-forward: {spec.steps} steps ({spec.mode}) of about "
+             f"{(first.test[1] - first.test[0]) / 86_400e9:.1f} days from "
+             f"{iso_utc(first.test[0])[:10]}, each re-tuned on the bars before it "
+             f"({prep.warmup:,}-bar feature warm-up; {ctx.timings['data_wall_s']:.1f} s)")
+    steps = []
+    for k, seg in enumerate(segments):
+        started = time.perf_counter()
+        folder = RunFolder(ctx.folder.path / STEPS_DIR / f"step_{k:02d}")
+        folder.path.mkdir(parents=True, exist_ok=True)
+        step_ctx = RunContext(ctx.loaded, folder, dataclasses.replace(prep, segments=seg),
+                              ctx.executor.at(folder.path), sub_key(ctx.run_key, "step", k),
+                              attempt=ctx.attempt)
+        last = k == len(segments) - 1  # the strategy's step: its phases go to the tracker
+        chain = run_chain(step_ctx, tracker.tables_at(folder.path) if last else NullTracker())
+        equity, trades = _out_of_sample(step_ctx, chain)
+        steps.append(Step(k, step_ctx, chain, equity, trades))
+        ctx.timings[f"step{k}_wall_s"] = time.perf_counter() - started
+        log.info(_step_line(steps[-1], time.perf_counter() - started))
+    oos = record([s.equity for s in steps], sum(s.trades for s in steps), exp.account,
+                 prep.market.bars_per_year(), exp.seed)
+    table = step_table(steps, oos)
+    ctx.folder.write_table(table, "walk_forward.parquet")
+    ctx.folder.write_table(pd.DataFrame({"ts": oos.equity.index, "equity": oos.equity.values,
+                                         "step": oos.step}), "oos_equity.parquet")
+    last = steps[-1]
+    judged = _verdict(last, oos, exp)
+    tracker.walk_forward(table, oos_figures(oos, table), judged)
+    if last.chain.best is None:
+        text = walk_forward_text(table, oos, judged) + (
+            f"\nnothing to choose in the last step: {last.chain.why}; no best_config.yaml was "
+            "written.")
+        tracker.close(ctx.timings, text, outcome="nothing judged")
+        log.info(text)
+        return RunResult(ctx.folder.path, {"walk_forward": table}, None, text)
+    best = last.chain.best
+    best["meta"]["walk_forward"] = walk_forward_meta(spec, table, oos)
+    best["meta"]["verdict"] = {"deployable": judged.deployable, "reasons": judged.reasons,
+                               "cautions": judged.cautions}
+    root = dataclasses.replace(last.ctx, folder=ctx.folder, timings=ctx.timings)
+    text = finish(root, tracker.tables_at(last.ctx.folder.path), last.chain,
+                  extra="\n" + walk_forward_text(table, oos, judged),
+                  tables_at=last.ctx.folder.path)
+    return RunResult(ctx.folder.path, dict(last.chain.tables, walk_forward=table), best, text)
+
+
+def _step_line(s: Step, wall_s: float) -> str:
+    seg, best = s.ctx.prep.segments, s.chain.best
+    what = (f"nothing judged ({s.chain.why}), flat" if best is None else
+            f"chose {best['meta']['source']} (validation Sharpe "
+            f"{_num(best['meta']['validation']['sharpe'])}, selected on it)")
+    part = s.equity.to_numpy(dtype=float)
+    ret = part[-1] / s.ctx.exp.account - 1.0 if len(part) else 0.0
+    return (f"walk-forward step {s.k}: history {iso_utc(seg.fold_edges[0])[:10]} to "
+            f"{iso_utc(seg.validation[1])[:10]}, {what}; out of sample "
+            f"{iso_utc(seg.test[0])[:10]} to {iso_utc(seg.test[1])[:10]}: return {ret:.2%}, "
+            f"{s.trades} trades ({wall_s:.1f} s)")
+
+
+def _out_of_sample(ctx: RunContext, chain: ChainResult) -> tuple[pd.Series, int]:
+    """The step's choice traded on the step from flat: equity ($ per bar) and trades. A step
+    whose chain judged nothing stays flat."""
+    market, features = ctx.prep.segment("test")
+    if chain.best is None:
+        times = np.unique(np.concatenate([market[s].ts for s in market.symbols]))
+        return (pd.Series(float(ctx.exp.account), index=pd.to_datetime(times, utc=True),
+                          name="equity"), 0)
+    result = backtest(market, features, chain.best["params"], ctx.exp.costs, ctx.exp.account)
+    return result.equity, int(result.metrics.total_trades)
+
+
+def _verdict(last: Step, oos: OosRecord, exp) -> Verdict:
+    phase3 = last.chain.tables.get("phase3", pd.DataFrame())
+    rows = pd.DataFrame()
+    if last.chain.chosen is not None and not phase3.empty:
+        rows = phase3[phase3["index"] == last.chain.chosen["index"]]
+    return verdict(oos, exp.filters.min_trades, rows, exp.stress.max_drawdown)
+
+
+def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
+    """walk_forward.parquet: a row per step with its history, its step, the choice (source and
+    parameters; `changed`: another choice than the step before), its validation Sharpe (chosen
+    on it: a selected figure) and its out-of-sample figures."""
+    rows, previous = [], None
+    bars_per_year = steps[0].ctx.prep.market.bars_per_year()
+    for s in steps:
+        seg, best = s.ctx.prep.segments, s.chain.best
+        params = None if best is None else best["params"]
+        part = s.equity.to_numpy(dtype=float)
+        r = np.diff(np.concatenate([[s.ctx.exp.account], part])) / np.concatenate(
+            [[s.ctx.exp.account], part[:-1]])
+        sd = float(np.std(r, ddof=1)) if r.shape[0] > 1 else 0.0
+        rows.append({
+            "step": s.k, "history_start": iso_utc(seg.fold_edges[0]),
+            "history_end": iso_utc(seg.validation[1]), "start": iso_utc(seg.test[0]),
+            "end": iso_utc(seg.test[1]),
+            "source": "none" if best is None else best["meta"]["source"],
+            "params": json.dumps(params, sort_keys=True) if params else "",
+            "changed": bool(params != previous) if s.k > 0 else False,
+            "val_sharpe_selected": _val_sharpe(best),
+            "oos_sharpe": float(np.mean(r) / sd * math.sqrt(bars_per_year)) if sd > 0
+            else float("nan"),
+            "oos_return": float(part[-1] / s.ctx.exp.account - 1.0) if len(part) else 0.0,
+            "oos_trades": s.trades,
+            "switcher_recommended": bool(s.chain.recommended),
+            "nothing_judged": best is None})
+        previous = params
+    return pd.DataFrame(rows)
+
+
+def _val_sharpe(best: dict | None) -> float:
+    if best is None or best["meta"]["validation"]["sharpe"] is None:
+        return float("nan")
+    return float(best["meta"]["validation"]["sharpe"])
+
+
+def oos_figures(oos: OosRecord, table: pd.DataFrame) -> dict:
+    """The stitched record's figures, and the walk-forward efficiency: the out-of-sample Sharpe
+    over the mean validation Sharpe of the choices (that validation chose them)."""
+    val = table["val_sharpe_selected"].to_numpy(dtype=float)
+    mean_val = float(np.nanmean(val)) if np.isfinite(val).any() else float("nan")
+    eff = oos.sharpe / mean_val if math.isfinite(mean_val) and mean_val > 0 else float("nan")
+    return {"sharpe": _none(oos.sharpe), "sharpe_ci": [_none(oos.sharpe_ci[0]),
+                                                       _none(oos.sharpe_ci[1])],
+            "trades": int(oos.trades), "return": _none(oos.total_return),
+            "max_drawdown": _none(oos.max_drawdown), "days": int(oos.days),
+            "efficiency": _none(eff), "choice_changes": int(table["changed"].sum())}
+
+
+def walk_forward_meta(spec, table: pd.DataFrame, oos: OosRecord) -> dict:
+    """best_config.yaml's meta.walk_forward: the mode, each step, the stitched record."""
+    figures = oos_figures(oos, table)
+    return {
+        "mode": spec.mode, "oos_fraction": spec.oos, "segment": "out-of-sample steps",
+        "steps": [{"start": r.start, "end": r.end, "source": r.source,
+                   "params": json.loads(r.params) if r.params else None,
+                   "oos": {"sharpe": _none(r.oos_sharpe), "trades": int(r.oos_trades),
+                           "return": _none(r.oos_return)}}
+                  for r in table.itertuples()],
+        "oos": {k: figures[k] for k in ("sharpe", "sharpe_ci", "trades", "return",
+                                        "max_drawdown", "days")},
+        "efficiency": figures["efficiency"], "choice_changes": figures["choice_changes"],
+    }
+
+
+def walk_forward_text(table: pd.DataFrame, oos: OosRecord, judged: Verdict) -> str:
+    """The walk-forward part of the summary."""
+    f = oos_figures(oos, table)
+    lines = ["", "Walk-forward re-optimisation (each step chosen on the bars before it; "
+             "out-of-sample figures only):",
+             " step  start       source           val Sh(selected)  OOS Sh  OOS ret  trades"]
+    for r in table.itertuples():
+        lines.append(f" {r.step:>4}  {r.start[:10]}  {r.source:<15}  "
+                     f"{_num(r.val_sharpe_selected):>16}  {_num(r.oos_sharpe):>6}  "
+                     f"{r.oos_return:>7.2%}  {r.oos_trades:>6}")
+    lo, hi = f["sharpe_ci"]
+    lines.append(f"stitched out-of-sample: Sharpe {_num(f['sharpe'])} (90 % CI {_num(lo)} to "
+                 f"{_num(hi)}, day-block bootstrap over {f['days']} days), return "
+                 f"{oos.total_return:.2%}, max drawdown {oos.max_drawdown:.2%}, "
+                 f"{f['trades']} trades; efficiency {_num(f['efficiency'])}; the choice changed "
+                 f"{f['choice_changes']} time(s)")
+    lines.append("verdict: " + ("deployable" if judged.deployable else
+                                "not deployable: " + "; ".join(judged.reasons)))
+    lines += [f"caution: {c}" for c in judged.cautions]
+    return "\n".join(lines)
+
+
+def _num(x) -> str:
+    return "n/a" if x is None or not math.isfinite(float(x)) else f"{float(x):.2f}"
+
+
+def _none(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None

@@ -1,0 +1,133 @@
+"""Walk-forward re-optimisation end to end on the smoke market (local executor): each step's
+choice sees only the bars before it (replacing the last step's bars changes nothing chosen
+earlier, only that step's out-of-sample figures), the stitched record and the verdict are
+written, a resumed run reads every step back, the bundle reproduces the last step, and bad
+settings are refused before any work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import ROOT, replace_prices_from, run_local
+
+STEPS = 3
+
+
+def write_experiment(folder, **changes):
+    raw = yaml.safe_load((ROOT / "experiments" / "smoke.yaml").read_text())
+    raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
+    raw["reoptimize"] = {"steps": STEPS, "mode": "rolling", "oos": 0.4}
+    raw["refine"]["trials"] = 4
+    raw.update(changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "exp.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def only_run(home):
+    (run,) = (home / "runs" / "smoke").iterdir()
+    return run
+
+
+@pytest.fixture(scope="module")
+def wf_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("wf")
+    assert run_local(home, write_experiment(home)) == 0
+    return only_run(home)
+
+
+def test_outputs_name_every_step_and_the_stitched_record(wf_run):
+    table = pd.read_parquet(wf_run / "walk_forward.parquet")
+    assert list(table["step"]) == list(range(STEPS))
+    assert (table["start"].iloc[1:].to_numpy() == table["end"].iloc[:-1].to_numpy()).all()
+    assert (table["history_end"] == table["start"]).all()  # each chose on the bars before it
+    assert (table["history_start"].iloc[1:] > table["history_start"].iloc[:-1].to_numpy()).all()
+    equity = pd.read_parquet(wf_run / "oos_equity.parquet")
+    assert set(equity["step"]) <= set(range(STEPS)) and equity["ts"].is_monotonic_increasing
+    assert str(equity["ts"].iloc[0])[:16] == table["start"].iloc[0][:16].replace("T", " ")
+    best = yaml.safe_load((wf_run / "best_config.yaml").read_text())
+    wf = best["meta"]["walk_forward"]
+    assert wf["mode"] == "rolling" and len(wf["steps"]) == STEPS
+    assert wf["oos"]["trades"] == int(table["oos_trades"].sum())
+    lo, hi = wf["oos"]["sharpe_ci"]
+    assert lo <= wf["oos"]["sharpe"] <= hi
+    total = (1 + table["oos_return"]).prod() - 1  # the steps compound
+    assert wf["oos"]["return"] == pytest.approx(total, rel=1e-9, abs=1e-12)
+    assert set(best["meta"]["verdict"]) == {"deployable", "reasons", "cautions"}
+    assert best["meta"]["verdict"]["deployable"] == (not best["meta"]["verdict"]["reasons"])
+    # the strategy is the last step's choice, its test segment the last step
+    assert best["params"] == json.loads(table["params"].iloc[-1])
+    assert best["meta"]["segments"]["test"]["start"] == table["start"].iloc[-1]
+    for k in range(STEPS):
+        assert (wf_run / "steps" / f"step_{k:02d}" / "phase1.parquet").is_file()
+
+
+def test_the_bundle_reproduces_the_last_steps_out_of_sample_figures(wf_run, cli, tmp_path):
+    from scalper_tune.config import SyntheticSpec
+    from scalper_tune.data import generate, write_dataset
+
+    best = yaml.safe_load((wf_run / "best_config.yaml").read_text())
+    data = tmp_path / "data"
+    write_dataset(generate(SyntheticSpec(assets=3, bars=24000, seed=7)), data)
+    seg = best["meta"]["segments"]["test"]
+    result = cli("backtest", "--strategy", wf_run / "strategy", "--data", data, "--from",
+                 seg["start"], "--to", seg["end"], "--json", "--no-cache")
+    assert result.code == 0, result.err
+    got = json.loads(result.out)
+    table = pd.read_parquet(wf_run / "walk_forward.parquet")
+    assert got["total_trades"] == best["meta"]["test"]["trades"] == table["oos_trades"].iloc[-1]
+    assert got["return_on_account"] == pytest.approx(table["oos_return"].iloc[-1], abs=1e-12)
+
+
+def test_the_last_steps_bars_reach_no_earlier_choice(wf_run, tmp_path):
+    table = pd.read_parquet(wf_run / "walk_forward.parquet")
+    replace_prices_from(table["start"].iloc[-1], tmp_path / "altered")
+    home = tmp_path / "home"
+    assert run_local(home, write_experiment(home, data={"path": str(tmp_path / "altered")})) == 0
+    after = pd.read_parquet(only_run(home) / "walk_forward.parquet")
+    cols = ["start", "end", "source", "params", "val_sharpe_selected", "oos_sharpe",
+            "oos_return", "oos_trades"]
+    pd.testing.assert_frame_equal(after[cols].iloc[:-1], table[cols].iloc[:-1])
+    assert after["params"].iloc[-1] == table["params"].iloc[-1]  # chosen before the step
+    assert after["oos_return"].iloc[-1] != table["oos_return"].iloc[-1]  # traded other bars
+
+
+def test_a_resumed_run_reads_every_step_back(wf_run, tmp_path, run_log):
+    home = tmp_path / "home"
+    shutil.copytree(wf_run.parents[2], home)
+    run = home / "runs" / "smoke" / wf_run.name
+    shutil.rmtree(run / "steps" / f"step_{STEPS - 1:02d}")
+    for name in ("walk_forward.parquet", "oos_equity.parquet", "best_config.yaml"):
+        (run / name).unlink()
+    assert run_local(home, write_experiment(home), "--resume", str(run)) == 0
+    for name in ("walk_forward.parquet", "oos_equity.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(run / name),
+                                      pd.read_parquet(wf_run / name))
+    assert (run / "best_config.yaml").read_bytes() == (wf_run / "best_config.yaml").read_bytes()
+    assert sum("phase1: done earlier" in line for line in run_log) == STEPS - 1
+
+
+@pytest.mark.parametrize("reoptimize,folds,code,words", [
+    ({"steps": 1}, 4, 2, ["reoptimize.steps", "at least 2"]),
+    ({"steps": 3, "mode": "expanding"}, 4, 2, ["reoptimize.mode", "rolling or anchored"]),
+    ({"steps": 3, "oos": 0.95}, 4, 2, ["reoptimize.oos"]),
+    ({"steps": 12, "oos": 0.4}, 4, 3, ["step of", "shorter than one train fold"]),
+    ({"steps": 2, "oos": 0.8}, 8, 3, ["too few bars for 2 re-optimisation steps"]),
+])
+def test_bad_settings_are_refused_before_any_work(cli, tmp_path, monkeypatch, reoptimize, folds,
+                                                  code, words):
+    path = write_experiment(tmp_path, reoptimize=reoptimize,
+                            walk_forward={"folds": folds, "validation": 0.2, "test": 0.2})
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", path, "--executor", "local")
+    assert result.code == code, result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    for word in words:
+        assert word in result.err, result.err
+    assert not (tmp_path / "runs").exists()
