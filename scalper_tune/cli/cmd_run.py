@@ -33,7 +33,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
           f"folds, validation {exp.walk_forward.validation:.0%}, test {exp.walk_forward.test:.0%})")
     print(f"  search space {space.path}: grid of {space.grid_size:,} combinations over "
           f"{', '.join(space.grid)}; refine {', '.join(space.refine) or 'nothing'}")
+    if exp.reoptimize is not None:
+        print("  " + _steps_line(exp, market, warmup))
     return 0
+
+
+def _steps_line(exp, market, warmup: int) -> str:
+    """What walk-forward re-optimisation will cut the data into."""
+    from scalper_tune.robustness.segments import step_sizes, usable_times
+
+    r = exp.reoptimize
+    size = step_sizes(usable_times(market, warmup).shape[0], exp.walk_forward, r.steps, r.oos)
+    history = "each" if r.mode == "rolling" else "the first"
+    return (f"walk-forward {r.steps} steps ({r.mode}) of {size['step']:,} bars, {history} "
+            f"history {size['history']:,} bars: {exp.walk_forward.folds} folds of "
+            f"{size['fold']:,} and a validation of {size['validation']:,} (walk_forward.test is "
+            "not used: each step is its test)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -131,3 +131,18 @@ def test_bad_settings_are_refused_before_any_work(cli, tmp_path, monkeypatch, re
     for word in words:
         assert word in result.err, result.err
     assert not (tmp_path / "runs").exists()
+
+
+def test_mlflow_holds_the_walk_forward_run(wf_run):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{wf_run.parents[2] / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("smoke")
+    runs = {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
+    wf, parent = runs["walk-forward"], runs[wf_run.name]
+    assert wf.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert wf.data.tags["verdict"].startswith(("deployable", "not deployable"))
+    assert {"oos_trades", "oos_return", f"step{STEPS - 1}_oos_trades"} <= set(wf.data.metrics)
+    assert "oos_trades" in parent.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(wf.info.run_id)}
+    assert {"walk_forward.parquet", "oos_equity.parquet", "oos_stitched_equity.png"} <= artifacts
