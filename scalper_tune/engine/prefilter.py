@@ -19,7 +19,7 @@ from scalper_tune.data.market import MarketData
 from scalper_tune.engine.inputs import (ENTRY_MASK, cost_vector, cross_signal, half_spread,
                                         param_vector, regime_labels, session_left)
 from scalper_tune.errors import ConfigError
-from scalper_tune.kernels.layout import N_REGIMES, REG_SQ, REG_SUM, S
+from scalper_tune.kernels.layout import N_REGIMES, REG_SQ, REG_SUM, S, PrefilterBars
 from scalper_tune.kernels.prefilter_nb import run_prefilter_nb
 from scalper_tune.kernels.threads import set_threads
 from scalper_tune.engine.work_plan import BLOCK_BARS, UNIT_JOBS, WorkPlan, plan
@@ -170,9 +170,10 @@ def evaluate(shared: SharedArrays, combos: pd.DataFrame, costs: CostModel = Cost
     window_of = combos["z_window"].map(window_index).to_numpy(dtype=np.int64)
     ptr, idx, group_of = entry_candidates(shared, combos)
     capital = account / len(shared.symbols)
-    inputs = (shared.open, shared.high, shared.low, shared.close, shared.start, shared.hs,
-              shared.volz, shared.imb, shared.allow, shared.cross, shared.regime, shared.left,
-              shared.z, shared.mu, shared.half_life, ptr, idx, window_of, group_of, params,
+    bars = PrefilterBars(shared.open, shared.high, shared.low, shared.close, shared.volz,
+                         shared.imb, shared.allow, shared.cross, shared.regime, shared.left,
+                         shared.z, shared.mu, shared.half_life)
+    inputs = (bars, shared.start, shared.hs, ptr, idx, window_of, group_of, params,
               cost_vector(costs), capital)
     if device == "gpu":
         from scalper_tune.kernels.prefilter_cuda import run_prefilter_cuda

@@ -53,6 +53,12 @@ PARAM_FIELDS = tuple(name for name in PARAMS if name != "z_window")
 P = slots("ParamSlots", PARAM_FIELDS)
 N_PARAMS = len(PARAM_FIELDS)
 
+# the prefilter's per-bar inputs, one bundle: every asset's bars concatenated (asset a at
+# [start[a], start[a + 1])); z, mu and half_life stacked by z-window (window row x bar)
+PrefilterBars = namedtuple("PrefilterBars", ("open", "high", "low", "close", "volz", "imb",
+                                             "allow", "cross", "regime", "left", "z", "mu",
+                                             "half_life"))
+
 COST_FIELDS = ("taker_fee_bps", "maker_fee_bps", "slippage_bps", "impact_bps", "latency")
 C = slots("CostSlots", COST_FIELDS)
 N_COSTS = len(COST_FIELDS)

@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # numba's built-in CUDA target warns that numba
     from numba import cuda, float64
 
 from scalper_tune.kernels.engine_nb import reset_state_nb
-from scalper_tune.kernels.layout import N_COSTS, N_PARAMS, N_STATE, N_TRADE
+from scalper_tune.kernels.layout import N_COSTS, N_PARAMS, N_STATE, N_TRADE, PrefilterBars
 from scalper_tune.kernels.prefilter_nb import job_layout, job_loop
 
 THREADS_PER_BLOCK = 64
@@ -68,17 +68,15 @@ def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cros
     cc = cuda.local.array(N_COSTS, float64)
     for i in range(N_COSTS):
         cc[i] = c[i]
-    t, ci, steps = _job(s, trade, a0, n, 0, n, open_, high, low, close, hs[a], volz, imb, allow,
-                        cross, regime, left, z, mu, half_life, w, cand_idx, lo, hi, p, cc)
+    x = PrefilterBars(open_, high, low, close, volz, imb, allow, cross, regime, left, z, mu,
+                      half_life)  # the CPU loop's bundle, built on the device
+    t, ci, steps = _job(s, trade, a0, n, 0, n, x, hs[a], w, cand_idx, lo, hi, p, cc)
     work[k, a] = steps
     for i in range(N_STATE):
         out[k, a, i] = s[i]
 
 
-def run_prefilter_cuda(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                       start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
-                       allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
-                       left: np.ndarray, z: np.ndarray, mu: np.ndarray, half_life: np.ndarray,
+def run_prefilter_cuda(x: PrefilterBars, start: np.ndarray, hs: np.ndarray,
                        cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
                        group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
                        capital: float) -> tuple[np.ndarray, np.ndarray]:
@@ -91,9 +89,9 @@ def run_prefilter_cuda(open_: np.ndarray, high: np.ndarray, low: np.ndarray, clo
     work = cuda.device_array((n_combos, n_assets), dtype=np.int64)
     if jobs == 0:
         return out.copy_to_host(), work.copy_to_host()
-    arrays = [cuda.to_device(np.ascontiguousarray(x)) for x in (
-        open_, high, low, close, start, hs, volz, imb, allow, cross, regime, left, z, mu,
-        half_life, cand_ptr, cand_idx, window_of, group_of, params, c)]
+    arrays = [cuda.to_device(np.ascontiguousarray(a)) for a in (
+        x.open, x.high, x.low, x.close, start, hs, x.volz, x.imb, x.allow, x.cross, x.regime,
+        x.left, x.z, x.mu, x.half_life, cand_ptr, cand_idx, window_of, group_of, params, c)]
     blocks = (jobs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
     _prefilter_kernel[blocks, THREADS_PER_BLOCK](*arrays, float(capital), out, work)
     cuda.synchronize()

@@ -22,13 +22,11 @@ from scalper_tune.kernels.engine_nb import is_idle_nb, new_state_nb, step_nb
 from scalper_tune.kernels.layout import N_STATE, N_TRADE
 
 
-def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: int,
-             open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, hs: float,
-             volz: np.ndarray, imb: np.ndarray, allow: np.ndarray, cross: np.ndarray,
-             regime: np.ndarray, left: np.ndarray, z: np.ndarray, mu: np.ndarray,
-             half_life: np.ndarray, w: int, cand_idx: np.ndarray, ci: int, hi: int,
-             p: np.ndarray, c: np.ndarray) -> tuple:
-    """One (combination, asset) job on state `s`, from bar t up to (not including) t_end: the
+def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: int, x,
+             hs: float, w: int, cand_idx: np.ndarray, ci: int, hi: int, p: np.ndarray,
+             c: np.ndarray) -> tuple:
+    """One (combination, asset) job on state `s`, from bar t up to (not including) t_end (`x`:
+    the bars, a `layout.PrefilterBars`; `hs`: the asset's half-spread; `w`: the z-window row): the
     step over the asset's entry candidates cand_idx[ci:hi] and every bar with an open position
     or pending order. Returns (the bar to resume at, n when the job is done; the candidate
     cursor; the steps taken). Resuming at the returned bar and cursor with a later t_end is the
@@ -46,9 +44,9 @@ def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: i
             if t >= t_end:
                 return t, ci, steps  # the next candidate lies in a later block
         g = a0 + t
-        step_nb(s, trade, t, open_[g], high[g], low[g], close[g], hs, np.nan, np.nan, z[w, g],
-                volz[g], imb[g], allow[g], mu[w, g], half_life[w, g], cross[g], regime[g],
-                left[g], hs, np.nan, np.nan, p, c)
+        step_nb(s, trade, t, x.open[g], x.high[g], x.low[g], x.close[g], hs, np.nan, np.nan,
+                x.z[w, g], x.volz[g], x.imb[g], x.allow[g], x.mu[w, g], x.half_life[w, g],
+                x.cross[g], x.regime[g], x.left[g], hs, np.nan, np.nan, p, c)
         steps += 1
         t += 1
     return t, ci, steps
@@ -74,19 +72,15 @@ job_layout_nb = njit(cache=True)(job_layout)
 
 
 @njit(cache=True, parallel=True)
-def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                     start: np.ndarray, hs: np.ndarray, volz: np.ndarray, imb: np.ndarray,
-                     allow: np.ndarray, cross: np.ndarray, regime: np.ndarray,
-                     left: np.ndarray, z: np.ndarray, mu: np.ndarray,
-                     half_life: np.ndarray,
-                     cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
+def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
                      group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
                      capital: float, jobs: np.ndarray, unit_ptr: np.ndarray,
                      lane_ptr: np.ndarray, block_bars: int) -> tuple:
     """Final states (n_combos x n_assets x N_STATE) of every combination on every asset, and
     the steps each job took (n_combos x n_assets: the work it did).
 
-    cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
+    x: the bars of every asset, one `layout.PrefilterBars` bundle (asset a at
+    [start[a], start[a + 1])); hs: each asset's half-spread; x.cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
     bar's label for the per-regime statistics (-1: none); left: bars left in the bar's session
     (engine_nb; 0 for 24/7 symbols);
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
@@ -132,10 +126,8 @@ def run_prefilter_nb(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
                 nxt = n
                 for i in range(m):
                     if at[i] < b_end:
-                        t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, open_, high,
-                                          low, close, hs[a], volz, imb, allow, cross, regime,
-                                          left, z, mu, half_life, w, cand_idx, cursor[i], hi,
-                                          params[combo[i]], c)
+                        t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, x, hs[a], w,
+                                          cand_idx, cursor[i], hi, params[combo[i]], c)
                         at[i] = t
                         cursor[i] = ci
                         steps[i] += s

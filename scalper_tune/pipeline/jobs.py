@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import pandas as pd
 
@@ -21,6 +22,53 @@ from scalper_tune.workflow.refine import evaluate_fold, objective, plateau_of
 from scalper_tune.workflow.screen import chunk_members, screen_chunk
 
 FAIL = -1e6  # what schedulers and searchers get for a trial that cannot be judged
+
+
+@dataclass(frozen=True)
+class ChunkPayload:
+    """What every Phase 1 chunk shares: the train folds (the prefilter's arrays), the grid's
+    combinations, the experiment, Numba threads, the chunk size, the work store (`out_dir`,
+    `key`), this driver invocation (`attempt`) and the kernel's device."""
+
+    folds: Sequence
+    combos: pd.DataFrame
+    exp: object
+    threads: int
+    chunk_size: int
+    out_dir: str
+    key: str
+    attempt: str
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class TrialPayload:
+    """What every refinement trial shares: the train folds (or a function of the parameters
+    that returns them), the seeded fold order, the experiment, the grid and the Phase 1 table
+    (for the plateau; None: none), Numba threads, the work store (`out_dir` None: nothing
+    stored) and this driver invocation."""
+
+    folds: object
+    order: Sequence[int]
+    exp: object
+    grid: object
+    phase1: object
+    threads: int
+    out_dir: str | None
+    key: str
+    attempt: str
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    """A Phase 2/3 job's: `compute(data, job)`, the work store and the metric it reports."""
+
+    compute: Callable
+    data: object
+    out_dir: str
+    key: str
+    phase: str
+    metric: str
 
 
 def search_value(x: float) -> float:
@@ -35,22 +83,22 @@ def set_threads(n: int) -> None:
     numba_threads(n)
 
 
-def phase1_chunk(payload: dict, job: dict) -> dict:
+def phase1_chunk(payload: ChunkPayload, job: dict) -> dict:
     """One chunk of the grid (its rows: `chunk_members`) on the payload's device. The report
     names the driver invocation (`attempt`), so a resumed run tells its own work from work an
     earlier invocation did."""
-    set_threads(payload["threads"])
-    chunk, combos, folds = int(job["chunk"]), payload["combos"], payload["folds"]
-    rows = combos.iloc[chunk_members(len(combos), chunk, payload["chunk_size"])]
+    set_threads(payload.threads)
+    chunk, combos, folds = int(job["chunk"]), payload.combos, payload.folds
+    rows = combos.iloc[chunk_members(len(combos), chunk, payload.chunk_size)]
     started = time.perf_counter()
-    table, reused = WorkStore(payload["out_dir"]).table(
-        f"chunk_{chunk:05d}", payload["key"],
-        lambda: screen_chunk(folds, rows, payload["exp"], payload["threads"], payload["device"]))
+    table, reused = WorkStore(payload.out_dir).table(
+        f"chunk_{chunk:05d}", payload.key,
+        lambda: screen_chunk(folds, rows, payload.exp, payload.threads, payload.device))
     kernel_s = 0.0 if reused else time.perf_counter() - started
     return {"chunk": chunk, "best_robustness": float(table["robustness_raw"].max()),
             "judged": int(table["robustness_raw"].notna().sum()), "kernel_s": kernel_s,
             "bar_evals": 0 if reused else sum(f.bars for f in folds) * len(rows),
-            "reused": reused, "attempt": payload["attempt"]}
+            "reused": reused, "attempt": payload.attempt}
 
 
 def chunk_table(out_dir: Path, key: str, n_chunks: int) -> pd.DataFrame:
@@ -60,19 +108,19 @@ def chunk_table(out_dir: Path, key: str, n_chunks: int) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def refine_trial(payload: dict, config: dict) -> Iterator[dict]:
+def refine_trial(payload: TrialPayload, config: dict) -> Iterator[dict]:
     """One configuration, fold by fold in the payload's `order`, yielding the train robustness
     over the folds done (`robustness`, NaN until it can be judged; `objective`, its stand-in for
     the searcher) and `robustness_at_<k>` / `objective_at_<k>` after every step k so far (for
     `ResumableASHA`). Per-fold results are stored as they come, under the trial's work key
     (`out_dir` None: not stored). `folds`: the train folds, or a callable of the parameters that
     returns them (the public trainable computes a window's features on first use)."""
-    set_threads(payload["threads"])
-    exp, order = payload["exp"], payload["order"]
+    set_threads(payload.threads)
+    exp, order = payload.exp, payload.order
     params = dict(default_params(), **config)
-    folds = payload["folds"](params) if callable(payload["folds"]) else payload["folds"]
+    folds = payload.folds(params) if callable(payload.folds) else payload.folds
     stored, save = _stored_folds(payload, params)
-    plateau = plateau_of(params, payload["phase1"], payload["grid"])
+    plateau = plateau_of(params, payload.phase1, payload.grid)
     done: dict[int, dict] = {}
     history: dict[str, float] = {}
     reused = 0
@@ -81,7 +129,7 @@ def refine_trial(payload: dict, config: dict) -> Iterator[dict]:
             done[f] = stored[i]
             reused += 1
         else:
-            done[f] = evaluate_fold(folds[f], params, exp, payload["threads"])
+            done[f] = evaluate_fold(folds[f], params, exp, payload.threads)
             stored.append(done[f])
             save(stored)
         result = objective(done, len(order), exp, folds[f].bars_per_year(), plateau)
@@ -92,15 +140,15 @@ def refine_trial(payload: dict, config: dict) -> Iterator[dict]:
                "folds_done": i + 1, "trades": result["trades"],
                "consistency": result["consistency"], "plateau": plateau,
                "reason": result["reason"], "reused_folds": reused,
-               "attempt": payload["attempt"], **history, "folds_order": list(order[:i + 1])}
+               "attempt": payload.attempt, **history, "folds_order": list(order[:i + 1])}
 
 
-def _stored_folds(payload: dict, params: dict):
+def _stored_folds(payload: TrialPayload, params: dict):
     """(the trial's stored fold results, a function that stores the list atomically)."""
-    if payload.get("out_dir") is None:
+    if payload.out_dir is None:
         return [], lambda results: None
-    store = WorkStore(payload["out_dir"])
-    key = sub_key(payload["key"], params)
+    store = WorkStore(payload.out_dir)
+    key = sub_key(payload.key, params)
     path = store.path("refine", key, "json")
     stored = list(store.json("refine", key, list)[0]) if path.is_file() else []
 
@@ -111,13 +159,13 @@ def _stored_folds(payload: dict, params: dict):
     return stored, save
 
 
-def stored_job(payload: dict, job: dict) -> dict:
-    """One Phase 2/3 job (a candidate or a finalist): `payload["compute"](payload["data"],
+def stored_job(payload: StoredPayload, job: dict) -> dict:
+    """One Phase 2/3 job (a candidate or a finalist): `payload.compute(payload.data,
     job)` -> a JSON-able mapping, stored under the job's key; reports its `metric`."""
-    result, _ = WorkStore(payload["out_dir"]).json(
-        f"{payload['phase']}_{job['index']:04d}", sub_key(payload["key"], job),
-        lambda: payload["compute"](payload["data"], job))
-    return {payload["metric"]: _metric(result, payload["metric"]), "index": job["index"]}
+    result, _ = WorkStore(payload.out_dir).json(
+        f"{payload.phase}_{job['index']:04d}", sub_key(payload.key, job),
+        lambda: payload.compute(payload.data, job))
+    return {payload.metric: _metric(result, payload.metric), "index": job["index"]}
 
 
 def _metric(result, metric: str) -> float:

@@ -18,8 +18,8 @@ from scalper_tune.config.experiment import LoadedExperiment
 from scalper_tune.config.strategy_params import PARAMS
 from scalper_tune.config.values import python_value
 from scalper_tune.pipeline.executor import Asha, Executor, MapPhase, SearchPhase, TrialRecord
-from scalper_tune.pipeline.jobs import (chunk_table, phase1_chunk, read_jobs, refine_trial,
-                                        stored_job)
+from scalper_tune.pipeline.jobs import (ChunkPayload, StoredPayload, TrialPayload, chunk_table,
+                                        phase1_chunk, read_jobs, refine_trial, stored_job)
 from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.store import WorkStore, sub_key
 from scalper_tune.workflow import candidates as cand
@@ -70,8 +70,8 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
     out_dir = ctx.folder.path / "phase1_chunks"
     folds = prep.folds()
     device, gpus = ctx.executor.phase1_device(exp.phase1)
-    payload = dict(folds=folds, combos=combos, exp=exp, threads=ctx.threads, chunk_size=size,
-                   out_dir=str(out_dir), key=key, attempt=ctx.attempt, device=device)
+    payload = ChunkPayload(folds, combos, exp, ctx.threads, size, str(out_dir), key, ctx.attempt,
+                           device)
     reports = ctx.executor.map(MapPhase("phase1", phase1_chunk, payload,
                                         [{"chunk": c} for c in range(n_chunks)],
                                         "best_robustness", label="train robustness", gpus=gpus))
@@ -113,10 +113,9 @@ def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
     fixed = {k: python_value(best_row[k]) for k in PARAM_NAMES if k not in space.refine}
     start_point = {k: python_value(best_row[k]) for k in space.refine}
     folds = prep.folds()
-    payload = dict(folds=folds, order=fold_order(len(folds), exp.seed), exp=exp,
-                   grid=space.grid, phase1=phase1_table[list(space.grid) + ["robustness_raw"]],
-                   threads=ctx.threads, out_dir=str(ctx.folder.path / "refine_trials"),
-                   key=ctx.run_key, attempt=ctx.attempt)
+    payload = TrialPayload(folds, fold_order(len(folds), exp.seed), exp, space.grid,
+                           phase1_table[list(space.grid) + ["robustness_raw"]], ctx.threads,
+                           str(ctx.folder.path / "refine_trials"), ctx.run_key, ctx.attempt)
     asha = Asha("folds_done", len(folds), min(exp.refine.grace_folds, len(folds)),
                 exp.refine.reduction_factor)
     records = ctx.executor.search(SearchPhase(
@@ -269,8 +268,7 @@ def run_jobs(ctx: RunContext, name: str, compute, data: dict, jobs: list[dict],
     """`compute(data, job)` for every job on the executor; results read back from the work
     store, in order."""
     out_dir = ctx.folder.path / f"{name}_results"
-    payload = dict(compute=compute, data=data, out_dir=str(out_dir), key=ctx.run_key,
-                   phase=name, metric=metric)
+    payload = StoredPayload(compute, data, str(out_dir), ctx.run_key, name, metric)
     reports = ctx.executor.map(MapPhase(name, stored_job, payload, jobs, metric, label=label))
     ctx.timings[f"{name}_kernel_s"] = float(sum(r["time_s"] for r in reports))
     return read_jobs(out_dir, name, ctx.run_key, jobs)

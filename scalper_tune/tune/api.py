@@ -38,7 +38,7 @@ from scalper_tune.config.pipeline_spec import WalkForwardSpec
 from scalper_tune.engine import prefilter
 from scalper_tune.tune.asha import ResumableASHA, search_space
 from scalper_tune.pipeline import RunResult
-from scalper_tune.pipeline.jobs import refine_trial
+from scalper_tune.pipeline.jobs import TrialPayload, refine_trial
 from scalper_tune.tune.ray_connect import init_ray
 from scalper_tune.tune.launch import run_experiment
 from scalper_tune.workflow.dataset import Dataset
@@ -88,9 +88,8 @@ def _folds(prep: Prepared, window: int) -> list[prefilter.SharedArrays]:
 
 
 def _trial(config: dict, prep: Prepared = None, order=None, threads: int = 1) -> None:
-    payload = dict(folds=lambda params: _folds(prep, int(params["z_window"])), order=order,
-                   exp=prep.experiment, grid=None, phase1=None, threads=threads, out_dir=None,
-                   key="", attempt="")
+    payload = TrialPayload(lambda params: _folds(prep, int(params["z_window"])), order,
+                           prep.experiment, None, None, threads, None, "", "")
     for report in refine_trial(payload, config):
         tune.report({k: v for k, v in report.items()
                      if k not in ("plateau", "reused_folds", "attempt", "folds_order")})
