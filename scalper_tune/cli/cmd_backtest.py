@@ -19,7 +19,8 @@ from scalper_tune.live.runner import paper_replay
 def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.engine == "prefilter" and args.trades_out:
         raise UsageError("--trades-out needs --engine event: the prefilter keeps summaries only.")
-    cfg, market, features, switching = options.inputs(args)
+    x = options.inputs(args)
+    cfg, market, features, switching = x.cfg, x.market, x.features, x.switching
     if args.engine == "prefilter" and switching is not None:
         raise UsageError("--engine prefilter runs one parameter set; this strategy switches "
                          "sets by regime: use --engine event (the default).")
@@ -46,9 +47,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 def _cmd_paper(args: argparse.Namespace) -> int:
     if args.strategy:
-        strategy, cfg, market, features = options.strategy_inputs(args)
-        trades, _, metrics = paper_replay(market, cfg.params, cfg.costs, cfg.account,
-                                          strategy.features, features, strategy.switching)
+        x = options.strategy_inputs(args)
+        cfg = x.cfg
+        trades, _, metrics = paper_replay(x.market, cfg.params, cfg.costs, cfg.account,
+                                          x.strategy.features, x.features, x.switching)
     else:
         cfg = options.params_file(args)
         market = options.data_market(args)

@@ -37,7 +37,8 @@ def _cmd_stress(args: argparse.Namespace) -> int:
 
     strategy = None
     if args.strategy:  # the bundle's features, gate and stress settings, as Phase 3 ran them
-        strategy, cfg, market, features = options.strategy_inputs(args)
+        x = options.strategy_inputs(args)
+        strategy, cfg, market, features = x.strategy, x.cfg, x.market, x.features
         spec, stress, block = strategy.features, strategy.stress, strategy.gate.blocked
     else:
         cfg, market, features, spec = _labelled_inputs(args)

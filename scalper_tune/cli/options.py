@@ -4,6 +4,7 @@ command, --from/--to times."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import dataclasses
 from pathlib import Path
 
@@ -65,9 +66,26 @@ def params_file(args: argparse.Namespace) -> ParamsFile:
     return dataclasses.replace(loaded, account=account(args, loaded.account))
 
 
-def strategy_inputs(args: argparse.Namespace):
-    """--strategy DIR: (the strategy, its ParamsFile, the market of its symbols, the features of
-    its settings with its entry gate), for backtest, paper and audit."""
+@dataclass(frozen=True)
+class Inputs:
+    """What a command trades, validated once: the parameters, costs and account (`cfg`), the
+    market and its features (with the strategy's entry gate), and the strategy bundle (None:
+    --params)."""
+
+    cfg: ParamsFile
+    market: object
+    features: dict
+    strategy: object = None
+
+    @property
+    def switching(self):
+        """A switching strategy's per-regime sets (None: one parameter set)."""
+        return None if self.strategy is None else self.strategy.switching
+
+
+def strategy_inputs(args: argparse.Namespace) -> Inputs:
+    """--strategy DIR: the strategy, its ParamsFile, the market of its symbols and the features
+    of its settings with its entry gate, for backtest, paper and stress."""
     from scalper_tune.strategy import load_strategy
 
     if args.params:
@@ -81,27 +99,25 @@ def strategy_inputs(args: argparse.Namespace):
                                        args.data)
     cfg = ParamsFile(params=dict(strategy.params), costs=strategy.costs,
                      account=account(args, strategy.account))
-    return strategy, cfg, market, features
+    return Inputs(cfg, market, features, strategy)
 
 
-def inputs(args: argparse.Namespace):
-    """(ParamsFile, market, features) from --strategy, else --params and the default features;
-    then the --from/--to window (features from all data before it)."""
+def inputs(args: argparse.Namespace) -> Inputs:
+    """--strategy, else --params and the default features; then the --from/--to window
+    (features from all data before it)."""
     from scalper_tune.strategy import window
 
-    switching = None
     if getattr(args, "strategy", None):
-        strategy, cfg, market, features = strategy_inputs(args)
-        switching = strategy.switching
+        x = strategy_inputs(args)
     else:
         cfg = params_file(args)
-        market, features = market_and_features(args, int(cfg.params["z_window"]))
+        x = Inputs(cfg, *market_and_features(args, int(cfg.params["z_window"])))
     start = time_arg(args.start, "--from") if getattr(args, "start", None) else None
     stop = time_arg(args.stop, "--to") if getattr(args, "stop", None) else None
-    market, features = window(market, features, start, stop)
+    market, features = window(x.market, x.features, start, stop)
     if not any(len(market[s]) for s in market.symbols):
         raise UsageError(f"--from/--to: no bars of {args.data} in that window.")
-    return cfg, market, features, switching
+    return Inputs(x.cfg, market, features, x.strategy)
 
 
 def cfg_source(args: argparse.Namespace) -> str:
