@@ -21,7 +21,10 @@ class SyntheticSpec:
     or after `start`, an overnight gap at each open, opening and closing volatility bursts and a
     U-shaped intraday volume profile; its symbols are STK01, STK02, ...); stocks: with calendar
     24/7, also this many XNYS stock assets over the same time span (STK01, ...: a mixed
-    crypto and stock market, as the seed's report trades).
+    crypto and stock market, as the seed's report trades); mr_scale: multiplies the shocks of
+    the planted mean-reverting deviation (0: none, a market with no mean reversion for the
+    scalper to find, its volatility clustering, fat tails, jumps, order flow and costs kept;
+    above 1: a stronger one), for calibrating a verdict where the truth is known.
     """
 
     assets: int = 11
@@ -34,6 +37,7 @@ class SyntheticSpec:
     venues: int = 1
     calendar: str = "24/7"
     stocks: int = 0
+    mr_scale: float = 1.0
 
     def problems(self) -> list[tuple[str, str]]:
         """(key, message) for every invalid field; empty when valid."""
@@ -58,6 +62,8 @@ class SyntheticSpec:
             out.append(("venues", "must be 1 with a session calendar"))
         if not 0 <= self.stocks <= 64 or (self.stocks and self.calendar != "24/7"):
             out.append(("stocks", "must be between 0 and 64, and only with calendar 24/7"))
+        if not 0.0 <= self.mr_scale <= 20.0:
+            out.append(("mr_scale", f"must be between 0 and 20, got {self.mr_scale}"))
         if self.crash not in CRASH_SCENARIOS:
             out.append(("crash", f"must be one of {', '.join(CRASH_SCENARIOS)}, got {self.crash!r}"))
         return out

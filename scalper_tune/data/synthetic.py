@@ -269,7 +269,7 @@ def _asset(i: int, spec: SyntheticSpec, regime: np.ndarray, factor: tuple, trend
     if collapse:
         _bridge(r, *collapse, COLLAPSE_LOG_RETURN, max(1, (collapse[1] - collapse[0]) // BRIDGE_BARS))
     mr_phi = MR_PHI[regime] ** minutes
-    deviation = ar1_nb(mr_phi, MR_SIGMA[regime] * s * rng.standard_normal(n))
+    deviation = ar1_nb(mr_phi, MR_SIGMA[regime] * spec.mr_scale * s * rng.standard_normal(n))
     efficient = np.log(price0) + np.cumsum(r)
     crash = regime == 4
     ts = (_start_ns(spec.start) + np.arange(n, dtype=np.int64) * spec.bar_seconds * NS_PER_SECOND)

@@ -89,6 +89,7 @@ class LocalExecutor:
 
     def __init__(self, threads: int = 0):
         self.threads = threads
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress lines come from here
 
     def phase1_device(self, spec) -> tuple[str, float]:
         return ("gpu" if check_device(spec) else "cpu"), 0.0

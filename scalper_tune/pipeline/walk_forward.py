@@ -118,14 +118,15 @@ def _step_line(s: Step, wall_s: float) -> str:
 
 
 def _out_of_sample(ctx: RunContext, chain: ChainResult) -> tuple[pd.Series, int]:
-    """The step's choice traded on the step from flat: equity ($ per bar) and trades. A step
-    whose chain judged nothing stays flat."""
+    """The step's choice traded on the step from flat: equity ($ per bar) and trades (the trades
+    also in the step's oos_trades.parquet). A step whose chain judged nothing stays flat."""
     market, features = ctx.prep.segment("test")
     if chain.best is None:
         times = np.unique(np.concatenate([market[s].ts for s in market.symbols]))
         return (pd.Series(float(ctx.exp.account), index=pd.to_datetime(times, utc=True),
                           name="equity"), 0)
     result = backtest(market, features, chain.best["params"], ctx.exp.costs, ctx.exp.account)
+    ctx.folder.write_table(result.trades, "oos_trades.parquet")
     return result.equity, int(result.metrics.total_trades)
 
 
