@@ -56,11 +56,18 @@ def load_user_feature(spec: str) -> tuple[str, UserFeature]:
     return spec, func
 
 
-def _call_user(name: str, func: UserFeature, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+def _call_user(name: str, func: UserFeature, columns: Mapping[str, np.ndarray],
+               defined_from: int | None = None) -> np.ndarray | None:
+    """The user feature's values; None when it raises on data no longer than `defined_from`
+    bars (the full data's first finite value: a window not yet filled is "not yet defined"
+    there, as the seed's own 20-bar sketch raises on short data). Any other raise is the
+    user's error, reported."""
     n = columns["ts"].shape[0]
     try:
         values = np.asarray(func({k: v.copy() for k, v in columns.items()}), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - report the user's error, not ours
+        if defined_from is not None and n <= defined_from:
+            return None
         raise UsageError(f"feature {name}: raised {type(exc).__name__}: {exc}",
                          param="feature") from None
     if values.shape != (n,):
@@ -69,16 +76,28 @@ def _call_user(name: str, func: UserFeature, columns: Mapping[str, np.ndarray]) 
     return values
 
 
-def all_features(market: MarketData, spec: FeatureSpec,
-                 user: Mapping[str, UserFeature]) -> dict[str, dict[str, np.ndarray]]:
-    """Built-in features of every symbol plus the user features."""
+def all_features(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature],
+                 defined_from: Mapping[tuple[str, str], int] | None = None,
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """Built-in features of every symbol plus the user features (`defined_from`: per (symbol,
+    feature) the full data's first finite bar; a user feature that raises on a prefix no longer
+    than that is left out of that symbol's features: not yet defined)."""
     out = compute_market(market, spec)
     for symbol in market.symbols:
         columns = market[symbol].columns()
         columns.pop("regime", None)
         for name, func in user.items():
-            out[symbol][name] = _call_user(name, func, columns)
+            first = None if defined_from is None else defined_from[(symbol, name)]
+            values = _call_user(name, func, columns, first)
+            if values is not None:
+                out[symbol][name] = values
     return out
+
+
+def first_finite(values: np.ndarray) -> int:
+    """The first bar with a finite value (the length when there is none)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    return int(finite[0]) if finite.size else int(values.shape[0])
 
 
 def truncate(market: MarketData, cut_ns: int) -> MarketData:
@@ -131,16 +150,20 @@ def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature]
     """Check every built-in and user feature at `cuts` random cut times (see module docstring)."""
     user = dict(user or {})
     full = all_features(market, spec, user)
+    defined_from = {(s, n): first_finite(full[s][n]) for s in market.symbols for n in user}
     names = sorted({n for f in full.values() for n in f}, key=_order(full))
     violations = dict.fromkeys(names, 0)
     first: dict[str, int | None] = dict.fromkeys(names, None)
     checked = dict.fromkeys(names, 0)
+    undefined = dict.fromkeys(names, 0)
     for _, part in prefixes(market, cuts, seed):
-        pre = all_features(part, spec, user)
+        pre = all_features(part, spec, user, defined_from)
         for name in names:
+            if any(name in full[s] and name not in pre[s] for s in market.symbols):
+                undefined[name] += 1  # raised before its first value: nothing to compare yet
             bad_times = []
             for symbol in market.symbols:
-                if name not in full[symbol]:
+                if name not in full[symbol] or name not in pre[symbol]:
                     continue
                 k = len(part[symbol])
                 bad = mismatch(pre[symbol][name], full[symbol][name][:k])
@@ -151,7 +174,9 @@ def audit(market: MarketData, spec: FeatureSpec, user: Mapping[str, UserFeature]
                 violations[name] += 1
                 t = min(bad_times)
                 first[name] = t if first[name] is None else min(first[name], t)
-    return [AuditRow(n, checked[n], violations[n], first[n]) for n in names]
+    return [AuditRow(n, checked[n], violations[n], first[n],
+                     f"raised on {undefined[n]} cut(s) before its first value: not yet defined "
+                     "there, compared from it on" if undefined[n] else "") for n in names]
 
 
 def _order(full: Features):

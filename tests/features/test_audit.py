@@ -108,3 +108,21 @@ def test_audit_of_an_experiment_checks_labels_and_masks(cli, tmp_path):
     for row in ("regime labels", "entry mask"):
         line = next(x for x in result.out.splitlines() if x.startswith(row))
         assert line.split()[-3:] == ["3", "0", "-"], line
+
+
+def test_a_feature_that_raises_before_its_window_fills_is_judged_from_its_first_value(
+        cli, dataset, in_examples):
+    """The seed's sliding-window sketch raises on short prefixes: the audit says so in one line
+    and judges it where it is defined (causal: exit 0), and still catches a feature that both
+    raises early and looks ahead (exit 4)."""
+    result = cli("audit", "--data", dataset, "--cuts", "12", "--no-engine", "--feature",
+                 "lookahead_features:sliding_volatility_clustering")
+    assert result.code == 0, result.out + result.err
+    line = next(x for x in result.out.splitlines()
+                if x.startswith("lookahead_features:sliding_volatility_clustering "))
+    assert line.split()[1:4] == ["12", "0", "-"]
+    assert "before its first value: not yet defined there" in result.out
+    result = cli("audit", "--data", dataset, "--cuts", "12", "--no-engine", "--feature",
+                 "lookahead_features:sliding_whole_series")
+    assert result.code == 4, result.out + result.err
+    assert "LOOK-AHEAD in 1 feature(s): lookahead_features:sliding_whole_series" in result.out
