@@ -31,7 +31,8 @@ from scalper_tune.pipeline.chain import ChainResult, RunResult, finish, run_chai
 from scalper_tune.pipeline.phases import RunContext
 from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.pipeline.tracker import NullTracker, Tracker
-from scalper_tune.robustness.oos_record import OosRecord, Verdict, record, verdict
+from scalper_tune.robustness.oos_record import (OosRecord, Verdict, bar_returns, record,
+                                                sharpe_of, verdict)
 from scalper_tune.robustness.segments import iso_utc, step_segments
 from scalper_tune.store import sub_key
 
@@ -148,9 +149,6 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
         seg, best = s.ctx.prep.segments, s.chain.best
         params = None if best is None else best["params"]
         part = s.equity.to_numpy(dtype=float)
-        r = np.diff(np.concatenate([[s.ctx.exp.account], part])) / np.concatenate(
-            [[s.ctx.exp.account], part[:-1]])
-        sd = float(np.std(r, ddof=1)) if r.shape[0] > 1 else 0.0
         rows.append({
             "step": s.k, "history_start": iso_utc(seg.fold_edges[0]),
             "history_end": iso_utc(seg.validation[1]), "start": iso_utc(seg.test[0]),
@@ -159,8 +157,7 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
             "params": json.dumps(params, sort_keys=True) if params else "",
             "changed": bool(params != previous) if s.k > 0 else False,
             "val_sharpe_selected": _val_sharpe(best),
-            "oos_sharpe": float(np.mean(r) / sd * math.sqrt(bars_per_year)) if sd > 0
-            else float("nan"),
+            "oos_sharpe": sharpe_of(bar_returns(s.equity, s.ctx.exp.account), bars_per_year),
             "oos_return": float(part[-1] / s.ctx.exp.account - 1.0) if len(part) else 0.0,
             "oos_trades": s.trades,
             "switcher_recommended": bool(s.chain.recommended),

@@ -20,7 +20,6 @@ from scalper_tune.config.feature_spec import FeatureSpec
 from scalper_tune.config.pipeline_spec import WalkForwardSpec
 from scalper_tune.data.market import MarketData
 
-Features = Features
 SEGMENT_NAMES = ("train", "validation", "test")
 
 

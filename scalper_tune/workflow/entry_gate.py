@@ -21,7 +21,6 @@ from scalper_tune.robustness.rule_labels import market_labels
 from scalper_tune.workflow.regime_eval import RegimeEvaluation, evaluate_regimes
 
 log = logging.getLogger("scalper_tune.run")
-Features = Features
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,9 @@ class RegimeResult:
 
 def label_and_mask(gate: GateSettings, market: MarketData, features: Features,
                    stored: Path | None = None) -> RegimeResult:
-    """Labels and mask of `gate`'s settings (see the module docstring). With `stored` (an .npz in the run
-    folder) they are read back when present, else computed and written there atomically, so
-    a resumed run reuses them."""
+    """Labels and mask of `gate`'s settings (see the module docstring). With `stored` (an .npz
+    in the run folder) they are read back when present, else computed and written there
+    atomically, so a resumed run reuses them."""
     if stored is not None and stored.is_file():
         data = np.load(stored, allow_pickle=False)
         return RegimeResult(labels={s: data[f"labels_{s}"] for s in market.symbols},

@@ -21,7 +21,6 @@ from scalper_tune.robustness.data_check import check_enough_data, check_steps
 from scalper_tune.robustness.segments import Segments, make_segments, slice_market
 from scalper_tune.workflow.entry_gate import RegimeResult, label_and_mask, with_regimes
 
-Features = Features
 REFINE_EXTRA_WINDOWS = 6  # log-spaced windows of the refinement's z_window range
 
 

@@ -23,7 +23,6 @@ from scalper_tune.regime.features import BOOK_COLUMNS, NAMES
 from scalper_tune.regime.walkforward import RegimeReport, walk_forward_regimes
 from scalper_tune.robustness.rule_labels import market_labels
 
-Features = Features
 
 
 @dataclass(frozen=True)

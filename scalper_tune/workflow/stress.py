@@ -36,7 +36,6 @@ from scalper_tune.robustness.segments import slice_market, warmup_bars
 CRASH_SEED_OFFSET = 1_000_003  # the stress market's seed: never the tuned one
 CRASH_AT = 0.5  # and its crash starts half-way (the default market's starts at 35 %)
 
-Features = Features
 
 
 @dataclass(frozen=True)
