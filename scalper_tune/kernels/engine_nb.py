@@ -234,7 +234,7 @@ def step_nb(s: np.ndarray, trade: np.ndarray, t: int, open_: float, high: float,
     return closed
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: symbols and parameter sets may run on threads
 def run_engine_nb(x, pset: np.ndarray, P: np.ndarray, c: np.ndarray, capital: float) -> tuple:
     """Backtest one symbol bar by bar. `x`: its per-bar inputs, one bundle (engine/inputs.py
     `SymbolInputs`: open, high, low, close, hs, bid_size, ask_size, z, volz, imb, allow, mu,

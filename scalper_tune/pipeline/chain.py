@@ -230,7 +230,8 @@ def _switching(ctx: RunContext, phase2: pd.DataFrame, chosen):
         return choice, None, False
     sw, first = choice.switching, choice.switching.sets[0]
     found = segment_figures(*ctx.prep.segment("validation"), first, ctx.exp, "val", sw)
-    recommended = recommend(found, float(chosen["val_sharpe"]), ctx.exp.filters.min_trades)
+    recommended = recommend(found, float(chosen["val_sharpe"]),
+                            ctx.prep.segments.pro_rata(ctx.exp.filters.min_trades, "validation"))
     found.update(segment_figures(*ctx.prep.segment("test"), first, ctx.exp, "test", sw))
     table = switching_table(choice, found, recommended)
     ctx.folder.write_table(table, "switching.parquet")

@@ -101,6 +101,24 @@ def phase1_chunk(payload: ChunkPayload, job: dict) -> dict:
             "reused": reused, "attempt": payload.attempt}
 
 
+def block_chunk(payload: ChunkPayload, job: dict) -> dict:
+    """One chunk of the grid on every distinct train fold of a walk-forward (`payload.folds`:
+    the blocks, in time order; workflow/fold_screen.py), stored as `chunk_table` reads it."""
+    from scalper_tune.workflow.fold_screen import screen_blocks
+
+    set_threads(payload.threads)
+    chunk, combos, blocks = int(job["chunk"]), payload.combos, payload.folds
+    rows = combos.iloc[chunk_members(len(combos), chunk, payload.chunk_size)]
+    started = time.perf_counter()
+    table, reused = WorkStore(payload.out_dir).table(
+        f"chunk_{chunk:05d}", payload.key,
+        lambda: screen_blocks(blocks, range(len(blocks)), rows, payload.exp, payload.threads,
+                              payload.device))
+    kernel_s = 0.0 if reused else time.perf_counter() - started
+    return {"chunk": chunk, "kernel_s": kernel_s, "reused": reused, "attempt": payload.attempt,
+            "bar_evals": 0 if reused else sum(f.bars for f in blocks) * len(rows)}
+
+
 def chunk_table(out_dir: Path, key: str, n_chunks: int) -> pd.DataFrame:
     """Every stored chunk of Phase 1, in chunk order."""
     store = WorkStore(out_dir)

@@ -20,6 +20,7 @@ from scalper_tune.config.values import python_value
 from scalper_tune.pipeline.executor import Asha, Executor, MapPhase, SearchPhase, TrialRecord
 from scalper_tune.pipeline.jobs import (ChunkPayload, StoredPayload, TrialPayload, chunk_table,
                                         phase1_chunk, read_jobs, refine_trial, stored_job)
+from scalper_tune.pipeline.local import default_threads as every_core
 from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.store import WorkStore, sub_key
 from scalper_tune.workflow import candidates as cand
@@ -46,6 +47,9 @@ class RunContext:
     timings: dict = field(default_factory=dict)
     # this driver invocation (jobs report it: a resume tells its own work from restored work)
     attempt: str = field(default_factory=lambda: f"{os.getpid()}-{time.time_ns()}")
+    # walk-forward: the folds' work shared between steps (pipeline/fold_work.FoldWork)
+    shared: object = None
+    driver_threads: int = 0  # threads for work done in this process (0: every core)
 
     @property
     def exp(self):
@@ -64,38 +68,56 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
         return ctx.folder.read_table("phase1.parquet")
     started = time.perf_counter()
     combos = enumerate_grid(space.grid)
+    t = ctx.timings
+    if ctx.shared is not None:  # walk-forward: the step's folds were screened once for all
+        screened, n_chunks = combos.merge(ctx.shared.screen(ctx.prep.segments.folds),
+                                          on="combo_id"), 0
+        t.update(phase1_tune_wall_s=time.perf_counter() - started, phase1_kernel_s=0.0,
+                 phase1_bar_evals=0.0, phase1_chunks_computed=0.0, phase1_chunks_reused=0.0,
+                 phase1_chunks_restored=0.0)
+    else:
+        screened, n_chunks = _screen(ctx, combos)
+        t["phase1_tune_wall_s"] = time.perf_counter() - started
+    table = finish_screen(screened.sort_values("combo_id").reset_index(drop=True), space.grid,
+                          exp)
+    engine = None if ctx.shared is None else ctx.shared.engine(prep.segments.folds)
+    table = confirm(prep.fold_data(), table, exp, engine, threads=ctx.driver_threads or every_core())
+    t["phase1_confirm_wall_s"] = time.perf_counter() - started - t["phase1_tune_wall_s"]
+    ctx.folder.write_table(table, "phase1.parquet")
+    t["phase1_wall_s"] = time.perf_counter() - started
+    judged = int(table["judged"].sum())
+    best = table.loc[table["confirmed"], "engine_robustness"].max()
+    log.info(f"phase1: {len(table):,} combinations"
+             + (f" in {n_chunks} chunks" if n_chunks else ", their folds screened once")
+             + resumed_work(t, "phase1", "chunks") + f", {t['phase1_wall_s']:.1f} s; "
+             f"{judged:,} judged, {int(table['passes_train'].sum()):,} pass the filters on "
+             "train; best confirmed train robustness "
+             + (f"{best:.3f}" if np.isfinite(best) else "n/a (nothing judged)"))
+    return table
+
+
+def _screen(ctx: RunContext, combos: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The grid's chunks as jobs on the train folds: (the grid rows with their screen columns,
+    the number of chunks)."""
+    exp, space = ctx.exp, ctx.loaded.space
     size = exp.phase1.chunk_size
     n_chunks = math.ceil(len(combos) / size)
     key = sub_key(ctx.run_key, space.grid, size)
     out_dir = ctx.folder.path / "phase1_chunks"
-    folds = prep.folds()
+    folds = ctx.prep.folds()
     device, gpus = ctx.executor.phase1_device(exp.phase1)
     payload = ChunkPayload(folds, combos, exp, ctx.threads, size, str(out_dir), key, ctx.attempt,
                            device)
     reports = ctx.executor.map(MapPhase("phase1", phase1_chunk, payload,
                                         [{"chunk": c} for c in range(n_chunks)],
                                         "best_robustness", label="train robustness", gpus=gpus))
-    t = ctx.timings
-    t["phase1_tune_wall_s"] = time.perf_counter() - started
     frame = pd.DataFrame(reports)
+    t = ctx.timings
     t["phase1_kernel_s"] = float(frame["kernel_s"].sum())
     t["phase1_bar_evals"] = float(frame["bar_evals"].sum())
     count_work(t, "phase1", "chunks", frame, ctx.attempt, np.ones(len(frame)),
                frame["reused"].astype(float))
-    table = combos.merge(chunk_table(out_dir, key, n_chunks), on="combo_id")
-    table = finish_screen(table.sort_values("combo_id").reset_index(drop=True), space.grid, exp)
-    table = confirm(prep.fold_data(), table, exp)
-    t["phase1_confirm_wall_s"] = time.perf_counter() - started - t["phase1_tune_wall_s"]
-    ctx.folder.write_table(table, "phase1.parquet")
-    t["phase1_wall_s"] = time.perf_counter() - started
-    judged = int(table["judged"].sum())
-    best = table.loc[table["confirmed"], "engine_robustness"].max()
-    log.info(f"phase1: {len(table):,} combinations in {n_chunks} chunks"
-             + resumed_work(t, "phase1", "chunks") + f", {t['phase1_wall_s']:.1f} s; "
-             f"{judged:,} judged, {int(table['passes_train'].sum()):,} pass the filters on "
-             "train; best confirmed train robustness "
-             + (f"{best:.3f}" if np.isfinite(best) else "n/a (nothing judged)"))
-    return table
+    return combos.merge(chunk_table(out_dir, key, n_chunks), on="combo_id"), n_chunks
 
 
 def refine(ctx: RunContext, phase1_table: pd.DataFrame) -> pd.DataFrame:
@@ -187,7 +209,7 @@ def _refine_columns(out: pd.DataFrame) -> pd.DataFrame:
 def _evaluate(data: dict, job: dict) -> dict:
     params = {k: job[k] for k in PARAM_NAMES}
     return cand.evaluate_candidate(data["folds"], data["train"], data["validation"], params,
-                                   data["exp"])
+                                   data["exp"], data["val_min_trades"])
 
 
 def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFrame
@@ -203,7 +225,8 @@ def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFr
     rows = cand.select_candidates(phase1_table, refine_table_, exp.robustness.candidates, folds)
     jobs = [dict(row, index=i) for i, row in enumerate(rows)]
     data = {"folds": prep.fold_data(), "train": prep.segment("train"),
-            "validation": prep.segment("validation"), "exp": exp}
+            "validation": prep.segment("validation"), "exp": exp,
+            "val_min_trades": prep.segments.pro_rata(exp.filters.min_trades, "validation")}
     results = run_jobs(ctx, "phase2", _evaluate, data, jobs, "val_sharpe",
                        label="validation Sharpe")
     table = pd.DataFrame([dict(job, **res) for job, res in zip(jobs, results)])

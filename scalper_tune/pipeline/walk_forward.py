@@ -3,7 +3,9 @@
 With `reoptimize` the bars after the warm-up are cut into a first history and `steps` equal
 steps (robustness/segments.step_segments). For step k the whole honest chain (`run_chain`:
 Phase 1, refinement, Phase 2, Phase 3, the choice, the switcher decision) runs on the bars
-before the step only, cut into train folds and validation as `walk_forward` says; the choice
+before the step only, cut into train folds and validation as `walk_forward` says (the folds of
+all steps on one grid of blocks: Phase 1's work on a fold is done once, pipeline/fold_work.py);
+the choice
 then trades step k once, from flat (the chain's test segment is the step). Features and regime
 labels are computed once for the whole series: both are prefix-invariant (tested), so step k's
 choice depends on nothing after its start. Each step's tables live in `steps/step_<k>/` and are
@@ -17,27 +19,33 @@ step's choice is the strategy: best_config.yaml and the bundle are the last step
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.pipeline.chain import ChainResult, RunResult, finish, run_chain
+from scalper_tune.pipeline.executor import MapPhase
+from scalper_tune.pipeline.fold_work import FoldWork, screen_folds
+from scalper_tune.pipeline.local import LocalExecutor
 from scalper_tune.pipeline.phases import RunContext
 from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.pipeline.tracker import NullTracker, Tracker
 from scalper_tune.robustness.oos_record import (OosRecord, Verdict, bar_returns, record,
                                                 sharpe_of, verdict)
 from scalper_tune.robustness.segments import iso_utc, step_segments
-from scalper_tune.store import sub_key
+from scalper_tune.store import atomic_json, sub_key
 
 log = logging.getLogger("scalper_tune.run")
 STEPS_DIR = "steps"
+STEP_FILE = "step.json"  # a finished step's progress lines and timings
 
 
 @dataclasses.dataclass
@@ -64,20 +72,31 @@ def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
              f"{(first.test[1] - first.test[0]) / 86_400e9:.1f} days from "
              f"{iso_utc(first.test[0])[:10]}, each re-tuned on the bars before it "
              f"({prep.warmup:,}-bar feature warm-up; {ctx.timings['data_wall_s']:.1f} s)")
+    work = screen_folds(ctx, segments)
+    payload = StepPayload(ctx.loaded, ctx.prep, str(ctx.folder.path), ctx.run_key, ctx.attempt,
+                          tuple(segments), work, ctx.threads)
+    started = time.perf_counter()
+    ctx.executor.map(MapPhase("walk-forward steps", step_job, payload,
+                              [{"step": k} for k in range(len(segments))], "chosen", label=""))
+    ctx.timings["steps_wall_s"] = time.perf_counter() - started
     steps = []
-    for k, seg in enumerate(segments):
-        started = time.perf_counter()
-        folder = RunFolder(ctx.folder.path / STEPS_DIR / f"step_{k:02d}")
-        folder.path.mkdir(parents=True, exist_ok=True)
-        step_ctx = RunContext(ctx.loaded, folder, dataclasses.replace(prep, segments=seg),
-                              ctx.executor.at(folder.path), sub_key(ctx.run_key, "step", k),
-                              attempt=ctx.attempt)
+    for k in range(len(segments)):
+        step_ctx = step_context(payload, k, ctx.executor.at(step_folder(payload, k)))
+        done = json.loads((step_ctx.folder.path / STEP_FILE).read_text())
+        if done["attempt"] == ctx.attempt:
+            for line in done["log"]:
+                log.info(line)
+        else:
+            log.info(f"walk-forward step {k}: done by an earlier attempt, read from disk")
+        step_ctx.timings.update(done["timings"])
         last = k == len(segments) - 1  # the strategy's step: its phases go to the tracker
-        chain = run_chain(step_ctx, tracker.tables_at(folder.path) if last else NullTracker())
+        with _quiet():  # read back from the step's folder: said above
+            chain = run_chain(step_ctx, tracker.tables_at(step_ctx.folder.path) if last
+                              else NullTracker())
         equity, trades = _out_of_sample(step_ctx, chain)
         steps.append(Step(k, step_ctx, chain, equity, trades))
-        ctx.timings[f"step{k}_wall_s"] = time.perf_counter() - started
-        log.info(_step_line(steps[-1], time.perf_counter() - started))
+        ctx.timings.update({f"step{k}_{name}": v for name, v in done["timings"].items()})
+        log.info(_step_line(steps[-1], done["wall_s"]))
     oos = record([s.equity for s in steps], sum(s.trades for s in steps), exp.account,
                  prep.market.bars_per_year(), exp.seed)
     table = step_table(steps, oos)
@@ -103,6 +122,82 @@ def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
                   extra="\n" + walk_forward_text(table, oos, judged),
                   tables_at=last.ctx.folder.path)
     return RunResult(ctx.folder.path, dict(last.chain.tables, walk_forward=table), best, text)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepPayload:
+    """What every step's job shares: the experiment, the prepared whole series, the run folder,
+    the run's work key, this driver invocation, the steps' segments, the folds' shared work and
+    the Numba threads of a job."""
+
+    loaded: object
+    prep: object
+    folder: str
+    run_key: str
+    attempt: str
+    segments: tuple
+    work: FoldWork
+    threads: int
+
+
+def step_folder(payload: StepPayload, k: int) -> Path:
+    return Path(payload.folder) / STEPS_DIR / f"step_{k:02d}"
+
+
+def step_context(payload: StepPayload, k: int, executor) -> RunContext:
+    """Step k's context: its segments on the whole series, its folder, its work key."""
+    folder = RunFolder(step_folder(payload, k))
+    folder.path.mkdir(parents=True, exist_ok=True)
+    return RunContext(payload.loaded, folder,
+                      dataclasses.replace(payload.prep, segments=payload.segments[k]), executor,
+                      sub_key(payload.run_key, "step", k), attempt=payload.attempt,
+                      shared=payload.work, driver_threads=payload.threads)
+
+
+def step_job(payload: StepPayload, job: dict) -> dict:
+    """Step k's chain (Phase 1 from the shared folds, refinement, Phase 2, Phase 3, the choice)
+    on the bars before it, in this process (a Tune trial, or the driver): its tables in its
+    folder, its progress lines and timings in `step.json` (written last, atomically: a step
+    with one is done)."""
+    k = int(job["step"])
+    ctx = step_context(payload, k, LocalExecutor(payload.threads))
+    path = ctx.folder.path / STEP_FILE
+    if path.is_file():
+        return {"step": k, "chosen": float(json.loads(path.read_text())["chosen"])}
+    started = time.perf_counter()
+    with _captured() as lines:
+        chain = run_chain(ctx, NullTracker())
+    atomic_json({"log": lines, "timings": ctx.timings, "chosen": chain.best is not None,
+                 "wall_s": time.perf_counter() - started, "attempt": payload.attempt}, path)
+    return {"step": k, "chosen": float(chain.best is not None)}
+
+
+@contextlib.contextmanager
+def _captured():
+    """The run log's lines (not the progress lines) of the block, kept instead of shown."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if not text.startswith("  "):
+                lines.append(text)
+
+    handler, propagate, level = Keep(), log.propagate, log.level
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)  # also in a Ray worker, where logging is not configured
+    try:
+        yield lines
+    finally:
+        log.removeHandler(handler)
+        log.propagate, log.level = propagate, level
+
+
+@contextlib.contextmanager
+def _quiet():
+    with _captured():
+        yield
 
 
 def _step_line(s: Step, wall_s: float) -> str:

@@ -69,8 +69,8 @@ def check_steps(market: MarketData, wf: WalkForwardSpec, features: FeatureSpec, 
                         f"first history ({size['history']:,} of {n:,} usable bars) gives folds "
                         f"of {size['fold']:,} bars and a validation of {size['validation']:,} "
                         f"(at least {MIN_FOLD_BARS} and {MIN_SEGMENT_BARS} needed). {fix}")
-    if size["step"] < max(size["fold"], MIN_SEGMENT_BARS):
-        raise DataError(f"{_shape(market)}: a re-optimisation step of {size['step']:,} bars is "
-                        f"shorter than one train fold ({size['fold']:,} bars) or "
+    if size["nominal_step"] < max(size["nominal_fold"], MIN_SEGMENT_BARS):
+        raise DataError(f"{_shape(market)}: a re-optimisation step of {size['nominal_step']:,} "
+                        f"bars is shorter than one train fold ({size['nominal_fold']:,} bars) or "
                         f"{MIN_SEGMENT_BARS} bars. {fix}")
     return warmup

@@ -11,6 +11,7 @@ history any feature needs; the segments start when every symbol has it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,13 @@ class Segments:
     @property
     def train(self) -> tuple[int, int]:
         return self.fold_edges[0], self.fold_edges[-1]
+
+    def pro_rata(self, count: int, name: str) -> int:
+        """`count` (meant for the whole train, e.g. filters.min_trades) scaled to the length of
+        segment `name` against the train's, rounded up (at least 1)."""
+        a, b = self.named()[name]
+        t0, t1 = self.train
+        return max(1, math.ceil(count * (b - a) / (t1 - t0)))
 
     def named(self) -> dict[str, tuple[int, int]]:
         return {"train": self.train, "validation": self.validation, "test": self.test}
@@ -104,37 +112,53 @@ def slice_market(market: MarketData, features: Features, start: int,
 
 def step_segments(market: MarketData, spec: WalkForwardSpec, steps: int, mode: str, oos: float,
                   warmup: int) -> list[Segments]:
-    """Walk-forward re-optimisation: the usable bars cut into a first history and `steps` equal
-    out-of-sample steps holding `oos` of them. Step k's Segments: train folds and validation
-    over its history (all bars before it: `anchored`; the first history's length before it:
-    `rolling`), in the single chain's train : validation ratio, and `test` = the step itself
-    (its test: the chain's choice trades it once, from flat)."""
+    """Walk-forward re-optimisation on a grid of equal blocks (`step_sizes`): a first history
+    of `walk_forward.folds` train blocks and a validation, then `steps` steps of whole blocks.
+    Step k's Segments: train folds = blocks (the last `folds` before its validation: `rolling`;
+    every block from the first: `anchored`), the validation just before the step, and `test` =
+    the step itself (the chain's choice trades it once, from flat). Folds sit on one grid, so a
+    fold is the same bars in every step whose history holds it: its Phase 1 results are
+    computed once (pipeline/walk_forward.py). The first `skip` usable bars (fewer than one
+    block per step and fold) are not used."""
     times = usable_times(market, warmup)
-    n = times.shape[0]
-    length = int(n * oos) // steps
-    first = n - steps * length
-    val_share = spec.validation / (1.0 - spec.test)
+    size = step_sizes(times.shape[0], spec, steps, oos)
+    f, v, s, k0 = size["fold"], size["validation"], size["folds_per_step"], spec.folds
+    base = size["skip"]
     end = int(times[-1]) + market.bar_ns
     out = []
     for k in range(steps):
-        b = first + k * length
-        a = 0 if mode == "anchored" else b - first
-        train_end = a + int((b - a) * (1.0 - val_share))
-        edges = np.linspace(a, train_end, spec.folds + 1).astype(np.int64)
-        stop = end if k == steps - 1 else int(times[b + length])
-        out.append(Segments(fold_edges=tuple(int(times[i]) for i in edges[:-1])
-                            + (int(times[train_end]),),
-                            validation=(int(times[train_end]), int(times[b])),
+        first_block = 0 if mode == "anchored" else k * s
+        edges = [base + (first_block + i) * f for i in range(k * s + k0 - first_block + 1)]
+        b = edges[-1] + v  # the step's first bar
+        stop = end if k == steps - 1 else int(times[b + s * f])
+        out.append(Segments(fold_edges=tuple(int(times[i]) for i in edges),
+                            validation=(int(times[edges[-1]]), int(times[b])),
                             test=(int(times[b]), stop), end=stop))
     return out
 
 
 def step_sizes(n: int, spec: WalkForwardSpec, steps: int, oos: float) -> dict[str, int]:
-    """Bars of the first history, one step, one train fold and the validation of the first
-    history, for `n` usable bars (the checks of data_check)."""
+    """The block grid of walk-forward re-optimisation for `n` usable bars. Asked: `steps` steps
+    holding `oos` of the bars, the history before them cut as the single chain cuts its train +
+    validation (`nominal_step`, `nominal_fold`). Built: a block (`fold`) of bars, a step of
+    `folds_per_step` whole blocks (the nearest whole number to the asked step over the asked
+    fold, at least 1), a history of `walk_forward.folds` blocks and a `validation` in the single
+    chain's train : validation ratio; `skip`: the leftover bars at the start, not used;
+    `history`: the first history's bars."""
     length = int(n * oos) // steps
     history = n - steps * length
     val_share = spec.validation / (1.0 - spec.test)
-    train = int(history * (1.0 - val_share))
-    return {"history": history, "step": length, "fold": train // spec.folds,
-            "validation": history - train}
+    nominal_fold = int(history * (1.0 - val_share)) // spec.folds
+    s = max(1, round(length / nominal_fold)) if nominal_fold > 0 else 1
+    ratio = val_share / (1.0 - val_share)
+    fold = int(n // (spec.folds * (1.0 + ratio) + steps * s))
+    validation = int(spec.folds * fold * ratio)
+    used = spec.folds * fold + validation + steps * s * fold
+    return {"history": spec.folds * fold + validation, "step": s * fold, "fold": fold,
+            "validation": validation, "folds_per_step": s, "skip": n - used,
+            "nominal_step": length, "nominal_fold": nominal_fold}
+
+
+def fold_blocks(segments: list[Segments]) -> list[tuple[int, int]]:
+    """Every distinct train fold of the steps, in time order (each is computed once)."""
+    return sorted({fold for seg in segments for fold in seg.folds})

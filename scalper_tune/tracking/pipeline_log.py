@@ -319,8 +319,30 @@ class PipelineTracker:
                                                        "oos_stitched")
             self.t.artifacts(run, paths)
         self.t.finish(run)
+        for r in table.itertuples():
+            self._step(run, r)
         self.t.log(self.t.parent, metrics=metrics)
         self._done("walk_forward")
+
+    def _step(self, run: str, r) -> None:
+        """One walk-forward step as a run nested in the walk-forward run: its choice (params,
+        source), its history and out-of-sample dates, its selected validation Sharpe and its
+        out-of-sample figures, its out-of-sample trades."""
+        params = json.loads(r.params) if r.params else {}
+        metrics = {"val_sharpe_selected": r.val_sharpe_selected, "oos_sharpe": r.oos_sharpe,
+                   "oos_return": r.oos_return, "oos_trades": r.oos_trades}
+        child = self.t.child(
+            f"step-{int(r.step):02d}", params=dict(params, source=r.source),
+            metrics={k: float(v) for k, v in metrics.items() if math.isfinite(float(v))},
+            parent=run, tags={"phase": "walk_forward", "step": str(int(r.step)),
+                              "segment": f"out-of-sample step {int(r.step)}",
+                              "oos_start": r.start, "oos_end": r.end,
+                              "history_start": r.history_start, "history_end": r.history_end,
+                              "choice_changed": str(bool(r.changed)).lower(),
+                              "switcher_recommended": str(bool(r.switcher_recommended)).lower()})
+        trades = self.folder.path / "steps" / f"step_{int(r.step):02d}" / "oos_trades.parquet"
+        if trades.is_file():
+            self.t.artifacts(child, [trades])
 
     def close(self, timings: Mapping[str, float], summary: str = "",
               outcome: str = "chosen") -> None:

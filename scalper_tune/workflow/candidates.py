@@ -90,18 +90,24 @@ def segment_figures(market: MarketData, features, params: Mapping[str, object],
             f"{prefix}_win_rate": m.win_rate}
 
 
-def passes_filters(figures: Mapping[str, float], f: FilterSpec, prefix: str) -> bool:
-    """The seed's filters `f` on the figures `<prefix>_sharpe`, `_max_dd_pct`, `_trades`."""
+def passes_filters(figures: Mapping[str, float], f: FilterSpec, prefix: str,
+                   min_trades: int | None = None) -> bool:
+    """The seed's filters `f` on the figures `<prefix>_sharpe`, `_max_dd_pct`, `_trades`
+    (`min_trades`: the segment's trade minimum, default f.min_trades)."""
     sharpe = figures[f"{prefix}_sharpe"]
     return bool(math.isfinite(sharpe) and sharpe > f.min_sharpe
                 and abs(figures[f"{prefix}_max_dd_pct"]) < f.max_drawdown
-                and figures[f"{prefix}_trades"] >= f.min_trades)
+                and figures[f"{prefix}_trades"] >= (f.min_trades if min_trades is None
+                                                     else min_trades))
 
 
 def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
                        train: tuple[MarketData, dict], validation: tuple[MarketData, dict],
-                       params: Mapping[str, object], exp: Experiment) -> dict:
-    """The event-engine figures of one candidate (see the module docstring)."""
+                       params: Mapping[str, object], exp: Experiment,
+                       val_min_trades: int | None = None) -> dict:
+    """The event-engine figures of one candidate (see the module docstring); the filters on
+    validation ask for `val_min_trades` trades (filters.min_trades pro rata to the
+    validation's length against the train's; default filters.min_trades)."""
     parts = [engine_fold(m, f, params, exp.costs, exp.account) for m, f in fold_data]
     table = fold_frame([p[0] for p in parts], [p[1] for p in parts])
     out = {c: python_value(table[c].iloc[0]) for c in table.columns
@@ -117,7 +123,8 @@ def evaluate_candidate(fold_data: Sequence[tuple[MarketData, dict]],
     out.update(segment_figures(*train, params, exp, "train"))
     val = segment_figures(*validation, params, exp, "val")
     out.update(val)
-    out["passes_filters"] = passes_filters(val, exp.filters, "val")
+    out["val_min_trades"] = exp.filters.min_trades if val_min_trades is None else val_min_trades
+    out["passes_filters"] = passes_filters(val, exp.filters, "val", out["val_min_trades"])
     return out
 
 
@@ -149,14 +156,24 @@ def score(table: pd.DataFrame, exp: Experiment, n_trials: int, n_effective: int,
     return out.reset_index(drop=True), pbo
 
 
+MAX_PARTITIONS = 16  # CSCV's splits grow as C(S, S/2): 12,870 at 16, 601 million at 32
+
+
 def selection_pbo(table: pd.DataFrame, exp: Experiment, bars_per_year: float) -> float:
     """PBO by CSCV over the candidates' train folds, with the robustness score as the rule (its
-    fold parts recomputed on each split's in-sample folds); NaN with fewer than 2 candidates."""
+    fold parts recomputed on each split's in-sample folds); NaN with fewer than 2 candidates or
+    2 folds. The CSCV partitions are the folds; more than MAX_PARTITIONS folds, or an odd
+    number (a walk-forward's anchored history), are grouped into the largest even number of
+    partitions up to MAX_PARTITIONS, adjacent folds together (a partition's performance: the
+    mean of its folds' Sharpes)."""
     folds = sorted(int(c[8:]) for c in table.columns if c.startswith("sharpe_f")
                    and c[8:].isdigit())
-    if len(table) < 2 or len(folds) < 2 or len(folds) % 2:
+    if len(table) < 2 or len(folds) < 2:
         return float("nan")
-    perf = table[[f"sharpe_f{k}" for k in folds]].to_numpy(dtype=float).T  # folds x candidates
+    n_parts = min(len(folds) - len(folds) % 2, MAX_PARTITIONS)
+    groups = np.array_split(np.arange(len(folds)), n_parts)
+    by_fold = table[[f"sharpe_f{k}" for k in folds]].to_numpy(dtype=float).T  # folds x cands
+    perf = np.stack([by_fold[g].mean(axis=0) for g in groups])  # partitions x candidates
     trades = table[[f"trades_f{k}" for k in folds]].to_numpy(dtype=float)
 
     def stat(kind: str) -> np.ndarray:  # candidates x folds x regimes
@@ -165,11 +182,14 @@ def selection_pbo(table: pd.DataFrame, exp: Experiment, bars_per_year: float) ->
 
     sums, squares, counts = stat("sum"), stat("sq"), stat("n")
 
-    def rule(mask: np.ndarray) -> np.ndarray:
+    def rule(parts: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(folds), dtype=bool)
+        for g in np.flatnonzero(parts):
+            mask[groups[g]] = True
         regimes = regime_sharpes(sums[:, mask].sum(axis=1), squares[:, mask].sum(axis=1),
                                  counts[:, mask].sum(axis=1), bars_per_year)
         needed = exp.filters.min_trades * mask.sum() / len(folds)
-        cons = consistency(perf[mask].T, trades[:, mask].sum(axis=1), needed)
+        cons = consistency(by_fold[mask].T, trades[:, mask].sum(axis=1), needed)
         return robustness(regimes, cons, table["val_sharpe"], table["plateau"], table["dsr"],
                           exp.robustness)
 

@@ -65,6 +65,7 @@ def best_config(chosen: pd.Series, passes_stress: bool, test: Mapping, exp: Expe
             "n_trials": int(chosen["n_trials"]), "n_effective": int(chosen["n_effective"]),
             "pbo": _f(chosen["pbo"]), "pbo_rule": chosen["pbo_rule"],
             "passes_filters": bool(chosen["passes_filters"]), "filters_segment": "validation",
+            "filters_min_trades": int(chosen.get("val_min_trades", exp.filters.min_trades)),
             "passes_stress": bool(passes_stress), "stress_segment": "validation",
             "segments": segments.iso(),
             "train": figures(chosen, "train"),

@@ -9,7 +9,8 @@ the train robustness with it, and the seed's filters on train."""
 from __future__ import annotations
 
 import itertools
-from typing import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,10 +74,13 @@ def finish_screen(table: pd.DataFrame, grid: Mapping[str, Sequence],
 
 
 def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
-            exp: Experiment) -> pd.DataFrame:
+            exp: Experiment, engine: Callable | None = None, threads: int = 1) -> pd.DataFrame:
     """The event engine (full costs) on the train folds for the best `phase1.keep_top` judged
     rows: `engine_robustness` (same formula and plateau), `engine_consistency`, `engine_trades`,
-    `confirmed`; `score` is the engine's figure where confirmed, else the screen's."""
+    `confirmed`; `score` is the engine's figure where confirmed, else the screen's. `engine`:
+    what runs a parameter set on the folds (default `evaluation.engine_folds`; walk-forward
+    passes one that reuses the folds other steps ran); `threads`: parameter sets run at once
+    (results do not depend on it)."""
     out = table.copy()
     out["engine_robustness"] = np.nan
     out["engine_consistency"] = np.nan
@@ -86,9 +90,11 @@ def confirm(fold_data: Sequence[tuple[MarketData, dict]], table: pd.DataFrame,
     top = judged.sort_values(["robustness_train", "combo_id"],
                              ascending=[False, True]).head(exp.phase1.keep_top).index
     bars_per_year = fold_data[0][0].bars_per_year()
-    for i in top:
-        params = {k: python_value(out.at[i, k]) for k in PARAM_NAMES}
-        row = engine_folds(fold_data, params, exp.costs, exp.account)
+    run = engine or engine_folds
+    sets = [{k: python_value(out.at[i, k]) for k in PARAM_NAMES} for i in top]
+    with ThreadPoolExecutor(max(1, threads)) as pool:  # the engine kernel releases the GIL
+        rows = list(pool.map(lambda p: run(fold_data, p, exp.costs, exp.account), sets))
+    for i, row in zip(top, rows):
         j = judge(row, exp, bars_per_year).iloc[0]
         out.at[i, "engine_robustness"] = (j["robustness_raw"]
                                           + W_PLATEAU * _finite(out.at[i, "plateau"]))

@@ -63,8 +63,9 @@ def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
 
 
 def recommend(found: Mapping[str, float], chosen_val_sharpe: float, min_trades: int) -> bool:
-    """Recommend the switcher over the single choice when, on validation, it makes
-    filters.min_trades trades and its Sharpe is above the single choice's."""
+    """Recommend the switcher over the single choice when, on validation, it makes `min_trades`
+    trades (filters.min_trades pro rata to the validation's length) and its Sharpe is above the
+    single choice's."""
     sharpe = found["val_sharpe"]
     single = chosen_val_sharpe if math.isfinite(chosen_val_sharpe) else -math.inf
     return bool(math.isfinite(sharpe) and found["val_trades"] >= min_trades

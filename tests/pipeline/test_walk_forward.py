@@ -35,11 +35,49 @@ def only_run(home):
     return run
 
 
+CALLS: dict[str, list] = {"screen": [], "engine": []}
+
+
 @pytest.fixture(scope="module")
 def wf_run(tmp_path_factory):
+    """The walk-forward smoke run, recording every fold the prefilter screens and every (fold,
+    parameter set) the event engine confirms."""
+    from scalper_tune.engine import prefilter
+    from scalper_tune.pipeline import fold_work
+
     home = tmp_path_factory.mktemp("wf")
-    assert run_local(home, write_experiment(home)) == 0
+    screen, engine = prefilter.run, fold_work.engine_fold
+
+    def counted_screen(shared, combos, *args, **kwargs):
+        if len(combos) > 1:  # the grid screen's chunks (a refinement trial runs one row)
+            CALLS["screen"].append((len(shared.close), float(shared.close[0]), len(combos)))
+        return screen(shared, combos, *args, **kwargs)
+
+    def counted_engine(market, features, params, *args):
+        CALLS["engine"].append((int(market[market.symbols[0]].ts[0]), repr(sorted(params.items()))))
+        return engine(market, features, params, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(prefilter, "run", counted_screen)
+        mp.setattr(fold_work, "engine_fold", counted_engine)
+        assert run_local(home, write_experiment(home)) == 0
     return only_run(home)
+
+
+def test_each_folds_phase1_work_is_done_once(wf_run):
+    steps = [pd.read_parquet(wf_run / "steps" / f"step_{k:02d}" / "phase1.parquet")
+             for k in range(STEPS)]
+    folds = {(n, first) for n, first, _ in CALLS["screen"]}
+    per_fold = pd.Series([(n, f) for n, f, _ in CALLS["screen"]]).value_counts()
+    rows = sum(r for _, _, r in CALLS["screen"]) / len(folds)
+    assert rows == len(steps[0])  # every grid row on every fold, once
+    assert per_fold.nunique() == 1  # each fold screened by every chunk, once
+    n_folds = len(folds)
+    k = len([c for c in steps[0].columns if c.startswith("sharpe_f")])
+    assert k < n_folds < STEPS * k  # the steps share folds: fewer than STEPS x folds
+    assert len(CALLS["engine"]) == len(set(CALLS["engine"]))  # no (fold, set) confirmed twice
+    confirmed = sum(int(s["confirmed"].sum()) for s in steps)
+    assert len(CALLS["engine"]) < confirmed * k  # later steps reused earlier confirmations
 
 
 def test_outputs_name_every_step_and_the_stitched_record(wf_run):
@@ -110,7 +148,8 @@ def test_a_resumed_run_reads_every_step_back(wf_run, tmp_path, run_log):
         pd.testing.assert_frame_equal(pd.read_parquet(run / name),
                                       pd.read_parquet(wf_run / name))
     assert (run / "best_config.yaml").read_bytes() == (wf_run / "best_config.yaml").read_bytes()
-    assert sum("phase1: done earlier" in line for line in run_log) == STEPS - 1
+    earlier = [line for line in run_log if "done by an earlier attempt" in line]
+    assert len(earlier) == STEPS - 1 and f"step {STEPS - 1}:" not in " ".join(earlier)
 
 
 @pytest.mark.parametrize("reoptimize,folds,code,words", [
@@ -146,3 +185,14 @@ def test_mlflow_holds_the_walk_forward_run(wf_run):
     assert "oos_trades" in parent.data.metrics
     artifacts = {a.path for a in client.list_artifacts(wf.info.run_id)}
     assert {"walk_forward.parquet", "oos_equity.parquet", "oos_stitched_equity.png"} <= artifacts
+    table = pd.read_parquet(wf_run / "walk_forward.parquet")
+    for r in table.itertuples():  # one run per step, nested in the walk-forward run
+        step = runs[f"step-{r.step:02d}"]
+        assert step.data.tags["mlflow.parentRunId"] == wf.info.run_id
+        assert step.data.tags["oos_start"] == r.start and step.data.tags["oos_end"] == r.end
+        assert step.data.params["source"] == r.source
+        assert step.data.metrics["oos_trades"] == r.oos_trades
+        if r.params:
+            chosen = json.loads(r.params)
+            assert {k: str(v) for k, v in chosen.items()} == {
+                k: v for k, v in step.data.params.items() if k in chosen}
