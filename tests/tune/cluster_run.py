@@ -1,8 +1,9 @@
 """Run the failure experiment in FOLDER on a real multi-node Ray cluster
 (`ray.cluster_utils.Cluster`: a head without CPUs and two 1-CPU worker nodes) and kill worker
 nodes while trials run on them: worker 1 in the middle of Phase 1 (worker 2 carries on), worker 2
-in the middle of refinement (then a replacement node joins). Prints what it removed and exits
-with the `run` command's exit code.
+in the middle of refinement (then a replacement node joins); with a `reoptimize` experiment,
+worker 1 while a walk-forward step's trial runs (then a replacement joins). Prints what it
+removed and exits with the `run` command's exit code.
 
     python tests/tune/cluster_run.py FOLDER
 """
@@ -60,6 +61,25 @@ def _disturb(cluster: Cluster, folder: Path, workers: list, events: list[str]) -
     events.append("a replacement worker joined")
 
 
+def _disturb_steps(cluster: Cluster, folder: Path, workers: list, events: list[str]) -> None:
+    """A walk-forward run: kill worker 1 while a step's trial runs on it (its folder has tables
+    but no step.json yet), then let a replacement node join."""
+    runs = folder / "runs" / "smoke"
+
+    def running() -> list[Path]:
+        found = sorted(runs.glob("*/steps/step_*")) if runs.is_dir() else []
+        return [p for p in found if (p / "phase1.parquet").exists()
+                and not (p / "step.json").exists()]
+
+    if not _wait(running):
+        events.append("steps: no step ever ran")
+        return
+    cluster.remove_node(workers[0], allow_graceful=False)
+    events.append(f"removed worker 1 while {running()[0].name if running() else 'a step'} ran")
+    cluster.add_node(num_cpus=1)
+    events.append("a replacement worker joined")
+
+
 def run_on_cluster(folder: Path) -> int:
     # a dead node is declared after 3 missed health checks 0.5 s apart (Ray's default: 5 x 3 s)
     health = {"health_check_period_ms": 500, "health_check_timeout_ms": 500,
@@ -80,7 +100,8 @@ def run_on_cluster(folder: Path) -> int:
     thread.start()
     events: list[str] = []
     try:
-        _disturb(cluster, folder, workers, events)
+        walk_forward = "reoptimize" in (folder / "exp.yaml").read_text()
+        (_disturb_steps if walk_forward else _disturb)(cluster, folder, workers, events)
         thread.join(timeout=600)
     finally:
         for event in events:
