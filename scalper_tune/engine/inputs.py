@@ -83,11 +83,17 @@ def session_left(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 
 
 def regime_labels(features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """The bars' regime labels for the per-regime statistics (int64; -1 where none)."""
-    if REGIME_LABEL not in features:
-        return np.full(n, -1, dtype=np.int64)
-    labels = np.asarray(features[REGIME_LABEL], dtype=np.float64)
-    return np.where(np.isfinite(labels), labels, -1).astype(np.int64)
+    """The label each bar's return is booked under in the per-regime statistics (int64; -1
+    where none): the return from close t-1 to close t goes to the label of bar t-1, the regime
+    known when the position was held. Bar t's own label reads the move being attributed (the
+    move that makes a bar "trending" or "toxic"), which would pile a mean-reversion scalper's
+    losses into those regimes even on a random walk. The first bar has none."""
+    out = np.full(n, -1, dtype=np.int64)
+    if REGIME_LABEL not in features or n < 2:
+        return out
+    labels = np.asarray(features[REGIME_LABEL], dtype=np.float64)[:n - 1]
+    out[1:] = np.where(np.isfinite(labels), labels, -1).astype(np.int64)
+    return out
 
 
 def symbol_inputs(data: SymbolData, features: Mapping[str, np.ndarray], z_window: int,

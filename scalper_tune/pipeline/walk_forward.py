@@ -215,13 +215,16 @@ def _step_line(s: Step, wall_s: float) -> str:
 
 def _out_of_sample(ctx: RunContext, chain: ChainResult) -> tuple[pd.Series, int]:
     """The step's choice traded on the step from flat: equity ($ per bar) and trades (the trades
-    also in the step's oos_trades.parquet). A step whose chain judged nothing stays flat."""
+    also in the step's oos_trades.parquet); the regime switcher where the step recommended it
+    (as its bundle would hold it). A step whose chain judged nothing stays flat."""
     market, features = ctx.prep.segment("test")
     if chain.best is None:
         times = np.unique(np.concatenate([market[s].ts for s in market.symbols]))
         return (pd.Series(float(ctx.exp.account), index=pd.to_datetime(times, utc=True),
                           name="equity"), 0)
-    result = backtest(market, features, chain.best["params"], ctx.exp.costs, ctx.exp.account)
+    switching = chain.choice.switching if chain.recommended else None  # what the bundle holds
+    result = backtest(market, features, chain.best["params"], ctx.exp.costs, ctx.exp.account,
+                      switching=switching)
     ctx.folder.write_table(result.trades, "oos_trades.parquet")
     return result.equity, int(result.metrics.total_trades)
 
@@ -248,7 +251,8 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
             "step": s.k, "history_start": iso_utc(seg.fold_edges[0]),
             "history_end": iso_utc(seg.validation[1]), "start": iso_utc(seg.test[0]),
             "end": iso_utc(seg.test[1]),
-            "source": "none" if best is None else best["meta"]["source"],
+            "source": "none" if best is None else (
+                "switcher" if s.chain.recommended else best["meta"]["source"]),
             "params": json.dumps(params, sort_keys=True) if params else "",
             "changed": bool(params != previous) if s.k > 0 else False,
             "val_sharpe_selected": _val_sharpe(best),

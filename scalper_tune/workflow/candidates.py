@@ -37,8 +37,8 @@ from scalper_tune.workflow.evaluation import engine_fold, fold_frame, judge
 from scalper_tune.workflow.screen import PARAM_NAMES, row_params
 
 PBO_RULE = ("robustness score (regime-weighted Sharpe, consistency and floor on the in-sample "
-            "folds; DSR, validation Sharpe and plateau as computed) picks; performance = mean "
-            "fold Sharpe on the out-of-sample folds")
+            "folds, the validation Sharpe; without the DSR and plateau parts, which read every "
+            "train fold) picks; performance = mean fold Sharpe on the out-of-sample folds")
 DSR_INPUTS = ("sr_train", "skew_train", "kurt_train", "n_obs")
 
 
@@ -190,8 +190,10 @@ def selection_pbo(table: pd.DataFrame, exp: Experiment, bars_per_year: float) ->
                                  counts[:, mask].sum(axis=1), bars_per_year)
         needed = exp.filters.min_trades * mask.sum() / len(folds)
         cons = consistency(by_fold[mask].T, trades[:, mask].sum(axis=1), needed)
-        return robustness(regimes, cons, table["val_sharpe"], table["plateau"], table["dsr"],
-                          exp.robustness)
+        # the DSR and the plateau are figures over every train fold (out-of-sample ones too):
+        # left out of the rule (DSR 1, plateau 0), so the split's out-of-sample folds reach it
+        # only through what it is judged on
+        return robustness(regimes, cons, table["val_sharpe"], 0.0, 1.0, exp.robustness)
 
     value, _ = pbo_cscv(perf, rule=rule)
     return value

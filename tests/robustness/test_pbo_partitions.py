@@ -50,3 +50,17 @@ def test_an_even_count_up_to_16_is_unchanged_by_grouping():
         assert selection_pbo(table, EXP, 525_600.0) == grouped
     finally:
         candidates.MAX_PARTITIONS = old
+
+
+def test_noise_candidates_give_a_pbo_near_one_half():
+    """On pure noise the rule cannot pick a candidate that does better out of sample: the PBO
+    is about 0.5. Parts computed over every train fold (a DSR, a plateau that track the
+    all-fold mean) must not reach the rule, or the out-of-sample folds vote for the pick."""
+    pbos = []
+    for seed in range(30):
+        table = noise_table(8, seed=seed)
+        mean_all = table[[f"sharpe_f{k}" for k in range(8)]].mean(axis=1)
+        table["dsr"] = mean_all.rank(pct=True)  # what an all-fold DSR does
+        table["plateau"] = mean_all  # and an all-fold plateau
+        pbos.append(selection_pbo(table, EXP, 525_600.0))
+    assert 0.4 <= float(np.mean(pbos)) <= 0.6, np.mean(pbos)
