@@ -45,9 +45,12 @@ def _steps_line(exp, market, warmup: int) -> str:
     r = exp.reoptimize
     size = step_sizes(usable_times(market, warmup).shape[0], exp.walk_forward, r.steps, r.oos)
     history = "each" if r.mode == "rolling" else "the first"
-    return (f"walk-forward {r.steps} steps ({r.mode}) of {size['step']:,} bars, {history} "
-            f"history {size['history']:,} bars: {exp.walk_forward.folds} folds of "
-            f"{size['fold']:,} and a validation of {size['validation']:,} (walk_forward.test is "
+    s = size["folds_per_step"]
+    return (f"walk-forward {r.steps} steps ({r.mode}) of {size['step']:,} bars ({s} fold"
+            f"{'s' if s > 1 else ''} each; asked {size['nominal_step']:,}), {history} history "
+            f"{size['history']:,} bars: {exp.walk_forward.folds} folds of {size['fold']:,} and a "
+            f"validation of {size['validation']:,}, the folds on one grid so each is screened "
+            f"once; the first {size['skip']:,} usable bars are skipped (walk_forward.test is "
             "not used: each step is its test)")
 
 

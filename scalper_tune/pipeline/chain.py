@@ -36,6 +36,7 @@ from scalper_tune.strategy import FILE as BUNDLE_FILE
 from scalper_tune.strategy import bundle_dict, fit_models, write_bundle
 from scalper_tune.workflow.candidates import segment_figures
 from scalper_tune.workflow.choose import best_config, choose, figures, finalists
+from scalper_tune.workflow.gate_worth import gate_line, gate_worth
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
 from scalper_tune.workflow.run_summary import chosen_line, summary
 from scalper_tune.workflow.screen import row_params
@@ -127,6 +128,9 @@ def run_chain(ctx: RunContext, tracker: Tracker) -> ChainResult:
     tables["test"] = test = _test(ctx, phase2, chosen)
     row = test[test["index"] == chosen["index"]].iloc[0]
     best = best_config(chosen, passes_stress, figures(row, "test"), exp, ctx.prep.segments)
+    best["meta"]["gates"] = gate_worth({name: ctx.prep.segment(name)
+                                        for name in ("validation", "test")},
+                                       best["params"], exp, exp.gate.blocked)
     choice, switcher, recommended = _switching(ctx, phase2, chosen)
     if switcher is not None:
         tables["switching"] = switcher
@@ -189,7 +193,8 @@ def finish(ctx: RunContext, tracker: Tracker, chain: ChainResult, extra: str = "
                                  t, best)
     text = summary(tables["phase1"], phase2, phase3, test, chain.pbo, exp,
                    tables_at or folder.path, t)
-    text += "\n" + switching_line(tables.get("switching"), chain.chosen) + extra
+    text += "\n" + switching_line(tables.get("switching"), chain.chosen)
+    text += "\n" + gate_line(best["meta"]["gates"]) + extra
     text += ("\n" + f"best config: {folder.path / 'best_config.yaml'}\n"
              f"strategy bundle: {folder.path / BUNDLE_DIR} (backtest/paper --strategy)\n"
              + chosen_line(best))

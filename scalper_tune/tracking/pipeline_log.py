@@ -272,6 +272,9 @@ class PipelineTracker:
             metrics.update({f"switching_{seg}_{k}": v for seg, key in (("val", "validation"),
                                                                        ("test", "test"))
                             for k, v in sw[key].items() if isinstance(v, (int, float))})
+        for seg, variants in (meta.get("gates") or {}).items():  # the entry gate's worth
+            metrics.update({f"gate_{seg}_{variant}_{k}": v for variant, figs in variants.items()
+                            for k, v in figs.items() if isinstance(v, (int, float))})
         self.t.log(self.t.parent, params={f"best_{k}": v for k, v in best["params"].items()},
                    metrics={k: v for k, v in metrics.items()
                             if v is not None and math.isfinite(float(v))})

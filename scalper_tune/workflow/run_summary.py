@@ -66,7 +66,8 @@ def chosen_line(best: dict) -> str:
     meta = best["meta"]
     val, test = meta["validation"], meta["test"]
     line = (f"chosen: {meta['source']} (robustness {_fmt(meta['robustness'], '.3f')}; validation "
-            f"Sharpe {_fmt(val['sharpe'])}, test Sharpe {_fmt(test.get('sharpe'))}; passes "
+            f"Sharpe {_fmt(val['sharpe'])} (selected on it), test Sharpe "
+            f"{_fmt(test.get('sharpe'))}; passes "
             f"stress: {'yes' if meta['passes_stress'] else 'no'}; passes the filters on "
             f"validation: {'yes' if meta['passes_filters'] else 'no'})")
     if not meta["passes_filters"]:

@@ -109,5 +109,5 @@ def switching_line(table: pd.DataFrame | None, chosen: Mapping) -> str:
     return (f"Regime switching (one candidate per regime, chosen on train; switching.parquet): "
             f"{uses}\n"
             f"  validation Sharpe {row['val_sharpe']:.2f} with {int(row['val_trades'])} trades "
-            f"(single choice: {float(chosen['val_sharpe']):.2f}); test Sharpe "
+            f"(single choice: {float(chosen['val_sharpe']):.2f}, selected on it); test Sharpe "
             f"{row['test_sharpe']:.2f} (reported only); {verdict}")
