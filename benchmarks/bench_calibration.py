@@ -15,6 +15,8 @@ noise would be a bug).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import math
 import sys
@@ -48,7 +50,8 @@ def experiment(folder: Path, seed: int, mr_scale: float, bars: int, steps: int) 
     return path
 
 
-def one(folder: Path, seed: int, mr_scale: float, bars: int, steps: int) -> dict:
+def one(folder: Path, seed: int, mr_scale: float, bars: int, steps: int,
+        coverage_bars: int = 0) -> dict:
     loaded = load_experiment(experiment(folder, seed, mr_scale, bars, steps))
     resumed, market = check_inputs(loaded)
     run = open_folder(loaded, resumed, market)
@@ -59,13 +62,49 @@ def one(folder: Path, seed: int, mr_scale: float, bars: int, steps: int) -> dict
         if last.is_file() else pd.Series(dtype=float)
     meta = (result.best or {}).get("meta", {})
     wf = meta.get("walk_forward", {}).get("oos", {})
+    truth = (true_sharpe(folder, seed, mr_scale, table, loaded, coverage_bars)
+             if coverage_bars and mr_scale > 0 else math.nan)
     return {"seed": seed, "mr_scale": mr_scale,
             "deployable": bool(meta.get("verdict", {}).get("deployable", False)),
             "oos_sharpe": wf.get("sharpe"), "ci_low": (wf.get("sharpe_ci") or [None])[0],
+            "ci_high": (wf.get("sharpe_ci") or [None, None])[1], "true_sharpe": truth,
             "oos_trades": wf.get("trades", 0), "oos_return": wf.get("return"),
             "dsr_max": float(dsr.max()) if len(dsr) else float("nan"),
             "per_trade": _per_trade(run.path, len(table)),
             "why": "; ".join(meta.get("verdict", {}).get("reasons", []))}
+
+
+def true_sharpe(folder: Path, seed: int, mr_scale: float, table: pd.DataFrame, loaded,
+                bars: int) -> float:
+    """The Sharpe the steps' choices earn on a long independent market of the same kind (seed
+    + 1000, `bars` bars, the run's features, labels and entry gate): each step's choice backtested
+    on its own third, the per-bar returns pooled, annualised as the stitched record is. What the
+    stitched record's interval should cover (in expectation)."""
+    from scalper_tune.data import load
+    from scalper_tune.engine.backtest import backtest
+    from scalper_tune.robustness.oos_record import bar_returns, sharpe_of
+    from scalper_tune.robustness.segments import slice_market, usable_times
+    from scalper_tune.workflow.prepare import prepare, refine_windows
+
+    exp = loaded.experiment
+    spec = dataclasses.replace(exp.data.synthetic, seed=seed + 1000, bars=bars)
+    exp = dataclasses.replace(exp, data=dataclasses.replace(exp.data, synthetic=spec),
+                              reoptimize=None)
+    market = load(exp.data)
+    prep = prepare(exp, market, refine_windows(loaded.space), space=loaded.space,
+                   cache_dir=folder / "fc")
+    times = usable_times(market, prep.warmup)
+    chosen = [json.loads(p) for p in table["params"] if p]
+    if not chosen:
+        return math.nan
+    cuts = np.linspace(0, times.shape[0], len(chosen) + 1).astype(int)
+    returns = []
+    for k, params in enumerate(chosen):
+        stop = int(times[cuts[k + 1]]) if k + 1 < len(chosen) else int(times[-1]) + 1
+        part, feats = slice_market(market, prep.features, int(times[cuts[k]]), stop)
+        eq = backtest(part, feats, params, exp.costs, exp.account).equity
+        returns.append(bar_returns(eq, exp.account))
+    return sharpe_of(np.concatenate(returns), market.bars_per_year())
 
 
 def _per_trade(run: Path, steps: int) -> float:
@@ -87,6 +126,9 @@ def main() -> int:
                     "(the power at each strength)")
     ap.add_argument("--bars", type=int, default=24_000)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--coverage", type=int, default=0, metavar="BARS",
+                    help="also the steps' choices' Sharpe on an independent market of BARS bars "
+                         "(planted markets), and how often the interval covers it")
     args = ap.parse_args()
     logging.getLogger("scalper_tune").setLevel(logging.WARNING)
     edges = [float(e) for e in args.edges.split(",")]
@@ -95,7 +137,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, args.seeds + 1):
             for scale in (0.0, *edges):
-                rows.append(one(Path(tmp), seed, scale, args.bars, args.steps))
+                rows.append(one(Path(tmp), seed, scale, args.bars, args.steps, args.coverage))
                 r = rows[-1]
                 print(f"seed {seed:>3} mr_scale {scale:>4g}: deployable {r['deployable']!s:<5} "
                       f"OOS Sharpe {r['oos_sharpe'] if r['oos_sharpe'] is not None else 'n/a'} "
@@ -120,6 +162,18 @@ def main() -> int:
               f"{pd.to_numeric(part['oos_sharpe']).mean():.2f} | {part['per_trade'].mean():.3f} "
               f"| {part['dsr_max'].median():.2f} ({int((part['dsr_max'] > 0.5).sum())} of "
               f"{len(part)}) |")
+    if args.coverage:
+        for e in edges:
+            part = frame[frame["mr_scale"] == e]
+            lo, hi = (pd.to_numeric(part[c]) for c in ("ci_low", "ci_high"))
+            truth = pd.to_numeric(part["true_sharpe"])
+            ok = truth.notna() & lo.notna()
+            covered = ((lo <= truth) & (truth <= hi))[ok]
+            print(f"mr_scale {e:g}: the 90 % interval covers the choices' Sharpe on an "
+                  f"independent {args.coverage:,}-bar market in {covered.mean():.0%} "
+                  f"({int(covered.sum())} of {int(ok.sum())}); that Sharpe's mean "
+                  f"{truth[ok].mean():.2f}, the stitched record's "
+                  f"{pd.to_numeric(part['oos_sharpe'])[ok].mean():.2f}")
     null = frame[frame["mr_scale"] == 0]
     print(f"false-positive rate {null['deployable'].mean():.0%} (goal <= 5 %); power "
           + ", ".join(f"{frame[frame['mr_scale'] == e]['deployable'].mean():.0%} at mr_scale "

@@ -255,7 +255,7 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
                 "switcher" if s.chain.recommended else best["meta"]["source"]),
             "params": json.dumps(params, sort_keys=True) if params else "",
             "changed": bool(params != previous) if s.k > 0 else False,
-            "val_sharpe_selected": _val_sharpe(best),
+            "val_sharpe_selected": _val_sharpe(s.chain),
             "oos_sharpe": sharpe_of(bar_returns(s.equity, s.ctx.exp.account), bars_per_year),
             "oos_return": float(part[-1] / s.ctx.exp.account - 1.0) if len(part) else 0.0,
             "oos_trades": s.trades,
@@ -265,7 +265,12 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _val_sharpe(best: dict | None) -> float:
+def _val_sharpe(chain: ChainResult) -> float:
+    """The validation Sharpe of what traded the step: the recommended switcher's, else the
+    single choice's (selected on validation either way)."""
+    best = chain.best
+    if best is not None and chain.recommended:
+        return float(chain.tables["switching"]["val_sharpe"].iloc[0])
     if best is None or best["meta"]["validation"]["sharpe"] is None:
         return float("nan")
     return float(best["meta"]["validation"]["sharpe"])
