@@ -83,22 +83,27 @@ def set_threads(n: int) -> None:
     numba_threads(n)
 
 
-def phase1_chunk(payload: ChunkPayload, job: dict) -> dict:
-    """One chunk of the grid (its rows: `chunk_members`) on the payload's device. The report
-    names the driver invocation (`attempt`), so a resumed run tells its own work from work an
-    earlier invocation did."""
+def _stored_chunk(payload: ChunkPayload, job: dict, screen: Callable) -> tuple:
+    """A chunk of the grid (its rows: `chunk_members`) computed by `screen(folds, rows)` or
+    read from the work store: (table, the report's common part)."""
     set_threads(payload.threads)
     chunk, combos, folds = int(job["chunk"]), payload.combos, payload.folds
     rows = combos.iloc[chunk_members(len(combos), chunk, payload.chunk_size)]
     started = time.perf_counter()
-    table, reused = WorkStore(payload.out_dir).table(
-        f"chunk_{chunk:05d}", payload.key,
-        lambda: screen_chunk(folds, rows, payload.exp, payload.threads, payload.device))
-    kernel_s = 0.0 if reused else time.perf_counter() - started
-    return {"chunk": chunk, "best_robustness": float(table["robustness_raw"].max()),
-            "judged": int(table["robustness_raw"].notna().sum()), "kernel_s": kernel_s,
-            "bar_evals": 0 if reused else sum(f.bars for f in folds) * len(rows),
-            "reused": reused, "attempt": payload.attempt}
+    table, reused = WorkStore(payload.out_dir).table(f"chunk_{chunk:05d}", payload.key,
+                                                     lambda: screen(folds, rows))
+    return table, {"chunk": chunk, "kernel_s": 0.0 if reused else time.perf_counter() - started,
+                   "bar_evals": 0 if reused else sum(f.bars for f in folds) * len(rows),
+                   "reused": reused, "attempt": payload.attempt}
+
+
+def phase1_chunk(payload: ChunkPayload, job: dict) -> dict:
+    """One chunk of the grid on the payload's device. The report names the driver invocation
+    (`attempt`), so a resumed run tells its own work from work an earlier invocation did."""
+    table, report = _stored_chunk(payload, job, lambda folds, rows: screen_chunk(
+        folds, rows, payload.exp, payload.threads, payload.device))
+    return dict(report, best_robustness=float(table["robustness_raw"].max()),
+                judged=int(table["robustness_raw"].notna().sum()))
 
 
 def block_chunk(payload: ChunkPayload, job: dict) -> dict:
@@ -106,17 +111,8 @@ def block_chunk(payload: ChunkPayload, job: dict) -> dict:
     the blocks, in time order; workflow/fold_screen.py), stored as `chunk_table` reads it."""
     from scalper_tune.workflow.fold_screen import screen_blocks
 
-    set_threads(payload.threads)
-    chunk, combos, blocks = int(job["chunk"]), payload.combos, payload.folds
-    rows = combos.iloc[chunk_members(len(combos), chunk, payload.chunk_size)]
-    started = time.perf_counter()
-    table, reused = WorkStore(payload.out_dir).table(
-        f"chunk_{chunk:05d}", payload.key,
-        lambda: screen_blocks(blocks, range(len(blocks)), rows, payload.exp, payload.threads,
-                              payload.device))
-    kernel_s = 0.0 if reused else time.perf_counter() - started
-    return {"chunk": chunk, "kernel_s": kernel_s, "reused": reused, "attempt": payload.attempt,
-            "bar_evals": 0 if reused else sum(f.bars for f in blocks) * len(rows)}
+    return _stored_chunk(payload, job, lambda blocks, rows: screen_blocks(
+        blocks, range(len(blocks)), rows, payload.exp, payload.threads, payload.device))[1]
 
 
 def chunk_table(out_dir: Path, key: str, n_chunks: int) -> pd.DataFrame:
