@@ -62,6 +62,7 @@ def best_config(chosen: pd.Series, passes_stress: bool, test: Mapping, exp: Expe
             "experiment": exp.name, "source": chosen["source"],
             "robustness": _f(chosen["robustness"]), "robustness_segments": "train + validation",
             "dsr": _f(chosen["dsr"]), "dsr_segment": "train",
+            "dsr_statistic": "the prefilter screen's pooled per-bar Sharpe (as for every trial)",
             "n_trials": int(chosen["n_trials"]), "n_effective": int(chosen["n_effective"]),
             "pbo": _f(chosen["pbo"]), "pbo_rule": chosen["pbo_rule"],
             "passes_filters": bool(chosen["passes_filters"]), "filters_segment": "validation",

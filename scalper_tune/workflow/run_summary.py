@@ -52,7 +52,8 @@ def summary(phase1: pd.DataFrame, phase2: pd.DataFrame, phase3: pd.DataFrame, te
              f"{f.min_trades} trades): {int(phase1['passes_train'].sum()):,} of {len(phase1):,}.",
              f"PBO of the selection (robustness rule, CSCV over the candidates' train folds): "
              f"{_fmt(pbo)}", "", "Top finalists (robustness on train + validation; DSR on "
-             "train; filters and stress on validation; test reported only)"]
+             "train, from the screen's statistic as for every trial, beside the event engine's "
+             "train Sharpe; filters and stress on validation; test reported only)"]
     lines += finalists_table(phase2, phase3, test, exp)
     phases = ", ".join(f"{k.replace('_wall_s', '')} {v:.1f} s" for k, v in timings.items()
                        if k.endswith("_wall_s"))
