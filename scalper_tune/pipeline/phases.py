@@ -81,7 +81,8 @@ def phase1(ctx: RunContext) -> pd.DataFrame:
     table = finish_screen(screened.sort_values("combo_id").reset_index(drop=True), space.grid,
                           exp)
     engine = None if ctx.shared is None else ctx.shared.engine(prep.segments.folds)
-    table = confirm(prep.fold_data(), table, exp, engine, threads=ctx.driver_threads or every_core())
+    table = confirm(prep.fold_data(), table, exp, engine,
+                    threads=ctx.driver_threads or every_core())
     t["phase1_confirm_wall_s"] = time.perf_counter() - started - t["phase1_tune_wall_s"]
     ctx.folder.write_table(table, "phase1.parquet")
     t["phase1_wall_s"] = time.perf_counter() - started

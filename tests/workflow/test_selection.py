@@ -72,8 +72,9 @@ def test_trial_counts_recomputed(tables):
 
 def test_pbo_of_the_robustness_rule_recomputed(tables):
     """CSCV written out: for each half of the folds, the rule (the robustness score with its
-    fold parts from those folds, without its all-fold DSR and plateau parts) picks a candidate; PBO = share of splits where it ranks in the
-    bottom half out of sample (by mean fold Sharpe)."""
+    fold parts from those folds, without its all-fold DSR and plateau parts) picks a
+    candidate; PBO = share of splits where it ranks in the bottom half out of sample (by mean
+    fold Sharpe)."""
     exp = load_experiment(SMOKE).experiment
     p2 = tables["phase2"]
     folds = exp.walk_forward.folds
