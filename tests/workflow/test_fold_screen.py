@@ -49,9 +49,10 @@ def test_steps_share_folds_on_one_grid(prepared, mode):
     assert max(lengths) - min(lengths) <= prep.market.bar_ns * 2  # equal blocks (gaps aside)
 
 
-def test_a_steps_screen_from_shared_blocks_equals_screening_its_folds(prepared):
+@pytest.mark.parametrize("mode", ["rolling", "anchored"])
+def test_a_steps_screen_from_shared_blocks_equals_screening_its_folds(prepared, mode):
     exp, space, prep = prepared
-    segments = step_segments(prep.market, exp.walk_forward, 3, "rolling", 0.4, prep.warmup)
+    segments = step_segments(prep.market, exp.walk_forward, 3, mode, 0.4, prep.warmup)
     blocks = fold_blocks(segments)
     arrays = {f: prefilter.prepare(*slice_market(prep.market, prep.features, *f), prep.windows,
                                    exp.costs.spread_mult) for f in blocks}
