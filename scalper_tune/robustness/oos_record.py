@@ -4,9 +4,16 @@ Each step's choice trades its step from flat with the account; the steps' equity
 chained (each step's returns compound on the previous steps' end), so the record is what
 re-tuning this way through time would have earned. Its Sharpe (per-bar returns on the union time
 axis, annualised with the market's bars a year) comes with a 90 % confidence interval from a
-moving-block bootstrap over UTC days: whole days are resampled (every symbol's sleeve together,
-since the record is the portfolio's), in blocks of about n_days^(1/3) days, so correlated sleeves
-and clustered volatility are not counted as independent observations.
+circular block bootstrap over UTC days (Politis & Romano 1992): whole days are resampled (every
+symbol's sleeve together, since the record is the portfolio's), in blocks of b = about
+n_days^(1/3) days that wrap around the record's end (so the first and last days are drawn as
+often as the others), so correlated sleeves and clustered volatility are not counted as
+independent observations. A plain percentile interval of so few independent blocks is too
+narrow (on zero-mean records of 7 days it covered 0 in 70-74 % of 300 simulations, of 30 days
+82-84 %, for a nominal 90 %), so the percentiles are expanded (Hesterberg 2015, "expanded
+percentile"): the tail probability a/2 is replaced by Phi(-sqrt(m/(m-1)) t_{m-1}(1 - a/2)),
+m = ceil(n_days / b) the number of blocks. Measured on the same simulations: 90 % at 7, 14 and
+30 days, 84 % at 5 (tests/robustness/test_oos_interval.py).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 NS_PER_DAY = 86_400 * 10**9
 BOOTSTRAP = 2000  # resamples of the confidence interval
@@ -71,8 +79,9 @@ def sharpe_of(returns: np.ndarray, bars_per_year: float) -> float:
 
 def day_block_ci(returns: np.ndarray, times_ns: np.ndarray, bars_per_year: float, seed: int,
                  level: float = 0.90, resamples: int = BOOTSTRAP) -> tuple[float, float, int]:
-    """(low, high, days): the `level` interval of the annualised Sharpe by a moving-block
-    bootstrap over UTC days (see the module docstring); NaN with fewer than 5 days."""
+    """(low, high, days): the `level` interval of the annualised Sharpe by a circular block
+    bootstrap over UTC days with expanded percentiles (see the module docstring); NaN with
+    fewer than 5 days."""
     day = times_ns // NS_PER_DAY
     days, first = np.unique(day, return_index=True)
     n = days.shape[0]
@@ -85,16 +94,27 @@ def day_block_ci(returns: np.ndarray, times_ns: np.ndarray, bars_per_year: float
     block = max(1, int(round(n ** (1 / 3))))
     rng = np.random.default_rng(seed)
     n_blocks = math.ceil(n / block)
-    starts = rng.integers(0, n - block + 1, size=(resamples, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(resamples, -1)[:, :n]
+    starts = rng.integers(0, n, size=(resamples, n_blocks))
+    idx = ((starts[:, :, None] + np.arange(block)[None, None, :]) % n
+           ).reshape(resamples, -1)[:, :n]
     S1, S2, N = s1[idx].sum(axis=1), s2[idx].sum(axis=1), cnt[idx].sum(axis=1)
     mean = S1 / N
     var = (S2 - N * mean * mean) / np.maximum(N - 1, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         sharpe = np.where(var > 0, mean / np.sqrt(var), np.nan) * math.sqrt(bars_per_year)
-    tail = (1 - level) / 2 * 100
+    tail = expanded_tail((1 - level) / 2, n_blocks) * 100
     lo, hi = np.nanpercentile(sharpe, [tail, 100 - tail])
     return float(lo), float(hi), int(n)
+
+
+def expanded_tail(tail: float, m: int) -> float:
+    """Hesterberg's expanded percentile: the tail probability to read from a bootstrap of `m`
+    independent units so that the interval has the coverage a t interval on m - 1 degrees of
+    freedom would (see the module docstring)."""
+    if m < 2:
+        return tail
+    z = math.sqrt(m / (m - 1)) * stats.t.ppf(1.0 - tail, m - 1)
+    return float(stats.norm.sf(z))
 
 
 def record(equities: Sequence[pd.Series], trades: int, account: float, bars_per_year: float,
