@@ -71,6 +71,7 @@ def one(folder: Path, seed: int, mr_scale: float, bars: int, steps: int,
             "oos_trades": wf.get("trades", 0), "oos_return": wf.get("return"),
             "dsr_max": float(dsr.max()) if len(dsr) else float("nan"),
             "per_trade": _per_trade(run.path, len(table)),
+            "scale": float(table["position_scale"].iloc[-1]) if len(table) else math.nan,
             "why": "; ".join(meta.get("verdict", {}).get("reasons", []))}
 
 
@@ -142,15 +143,17 @@ def main() -> int:
                 print(f"seed {seed:>3} mr_scale {scale:>4g}: deployable {r['deployable']!s:<5} "
                       f"OOS Sharpe {r['oos_sharpe'] if r['oos_sharpe'] is not None else 'n/a'} "
                       f"(CI low {r['ci_low']}), {r['oos_trades']} trades, per-trade Sharpe "
-                      f"{r['per_trade']:.3f}, last finalists' best DSR {r['dsr_max']:.2f}"
+                      f"{r['per_trade']:.3f}, last finalists' best DSR {r['dsr_max']:.2f}, "
+                      f"position scale {r['scale']:.3g}"
                       + (f"; {r['why']}" if r["why"] else ""), flush=True)
     frame = pd.DataFrame(rows)
     print(f"\n{args.seeds} seeds x {1 + len(edges)} markets, {args.steps} rolling steps, 3 "
           f"assets x {args.bars:,} one-minute bars, {time.perf_counter() - started:.0f} s")
     print("| market | deployable | the out-of-sample part alone (lower bound > 0, >= 10 "
           "trades) | refused by a stress scenario | mean OOS Sharpe | mean OOS per-trade "
-          "Sharpe | finalists' best DSR, median (> 0.5) |")
-    print("|---|---|---|---|---|---|---|")
+          "Sharpe | finalists' best DSR, median (> 0.5) | last step's position scale, "
+          "median |")
+    print("|---|---|---|---|---|---|---|---|")
     for scale in (0.0, *edges):
         part = frame[frame["mr_scale"] == scale]
         name = "no edge (`mr_scale 0`)" if scale == 0 else f"planted edge (`mr_scale {scale:g}`)"
@@ -161,7 +164,7 @@ def main() -> int:
               f"{int(part['why'].str.contains('stress').sum())} of {len(part)} | "
               f"{pd.to_numeric(part['oos_sharpe']).mean():.2f} | {part['per_trade'].mean():.3f} "
               f"| {part['dsr_max'].median():.2f} ({int((part['dsr_max'] > 0.5).sum())} of "
-              f"{len(part)}) |")
+              f"{len(part)}) | {part['scale'].median():.2f} |")
     if args.coverage:
         for e in edges:
             part = frame[frame["mr_scale"] == e]

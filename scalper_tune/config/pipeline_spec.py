@@ -47,11 +47,14 @@ class ReoptimizeSpec:
     the switcher) runs on the bars before step k, cut into train folds and validation as
     walk_forward says (its `test` is not used: step k is the test); the choice then trades step
     k from flat. mode: `rolling` (a history of fixed length before each step) or `anchored`
-    (all bars before the step)."""
+    (all bars before the step). size_for_stress: each step's choice trades at the largest
+    position scale at which its stress scenarios stay within stress.max_drawdown
+    (workflow/stress_sizing.py); false: at the size it was tuned at."""
 
     steps: int = 6
     mode: str = "rolling"
     oos: float = 0.5
+    size_for_stress: bool = True
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -42,10 +42,14 @@ from scalper_tune.robustness.oos_record import (OosRecord, Verdict, bar_returns,
                                                 sharpe_of, verdict)
 from scalper_tune.robustness.segments import iso_utc, step_segments
 from scalper_tune.store import atomic_json, sub_key
+from scalper_tune.workflow.stress import build_scenarios
+from scalper_tune.workflow.stress_sizing import (RULE, Sizing, scaled, scaled_switching,
+                                                 size_for_stress, worst_drawdown)
 
 log = logging.getLogger("scalper_tune.run")
 STEPS_DIR = "steps"
 STEP_FILE = "step.json"  # a finished step's progress lines and timings
+SIZING_FILE = "sizing.json"  # the position scale of the step's choice (stress sizing)
 
 
 @dataclasses.dataclass
@@ -57,6 +61,7 @@ class Step:
     chain: ChainResult
     equity: pd.Series
     trades: int
+    sizing: Sizing | None = None  # the position scale it traded at (None: not sized)
 
 
 def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
@@ -93,8 +98,10 @@ def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
         with _quiet():  # read back from the step's folder: said above
             chain = run_chain(step_ctx, tracker.tables_at(step_ctx.folder.path) if last
                               else NullTracker())
+        sizing = _read_sizing(step_ctx)
+        chain = sized_chain(chain, sizing)
         equity, trades = _out_of_sample(step_ctx, chain)
-        steps.append(Step(k, step_ctx, chain, equity, trades))
+        steps.append(Step(k, step_ctx, chain, equity, trades, sizing))
         ctx.timings.update({f"step{k}_{name}": v for name, v in done["timings"].items()})
         log.info(_step_line(steps[-1], done["wall_s"]))
     oos = record([s.equity for s in steps], sum(s.trades for s in steps), exp.account,
@@ -115,6 +122,7 @@ def run_walk_forward(ctx: RunContext, tracker: Tracker) -> RunResult:
         return RunResult(ctx.folder.path, {"walk_forward": table}, None, text)
     best = last.chain.best
     best["meta"]["walk_forward"] = walk_forward_meta(spec, table, oos)
+    best["meta"]["sizing"] = sizing_meta(last.sizing)
     best["meta"]["verdict"] = {"deployable": judged.deployable, "reasons": judged.reasons,
                                "cautions": judged.cautions}
     root = dataclasses.replace(last.ctx, folder=ctx.folder, timings=ctx.timings)
@@ -167,6 +175,10 @@ def step_job(payload: StepPayload, job: dict) -> dict:
     started = time.perf_counter()
     with _captured() as lines:
         chain = run_chain(ctx, NullTracker())
+        sizing = _size_step(ctx, chain)
+        if sizing is not None:
+            atomic_json(sizing.to_dict(), ctx.folder.path / SIZING_FILE)
+            log.info(sizing_line(k, sizing, ctx.exp.stress.max_drawdown))
     atomic_json({"log": lines, "timings": ctx.timings, "chosen": chain.best is not None,
                  "wall_s": time.perf_counter() - started, "attempt": payload.attempt}, path)
     return {"step": k, "chosen": float(chain.best is not None)}
@@ -213,6 +225,66 @@ def _step_line(s: Step, wall_s: float) -> str:
             f"{s.trades} trades ({wall_s:.1f} s)")
 
 
+def _size_step(ctx: RunContext, chain: ChainResult) -> Sizing | None:
+    """The stress sizing of what the step trades (the recommended switcher, else the single
+    choice) on its validation window's scenarios; None when sizing is off, stress is disabled
+    or nothing was chosen."""
+    exp, prep = ctx.exp, ctx.prep
+    if chain.best is None or not (exp.reoptimize.size_for_stress and exp.stress.enabled):
+        return None
+    scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
+                                prep.spec, exp.gate.blocked)
+    switching = chain.choice.switching if chain.recommended else None
+    return size_for_stress(scenarios, chain.best["params"], exp.costs, exp.account, exp.stress,
+                           switching)
+
+
+def _read_sizing(ctx: RunContext) -> Sizing | None:
+    path = ctx.folder.path / SIZING_FILE
+    return Sizing.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+
+def sized_chain(chain: ChainResult, sizing: Sizing | None) -> ChainResult:
+    """The chain with its choice (and recommended switcher) at the sizing's scale."""
+    if sizing is None or sizing.scale == 1.0 or chain.best is None:
+        return chain
+    best = dict(chain.best, params=scaled(chain.best["params"], sizing.scale))
+    choice = chain.choice
+    if choice is not None and choice.switching is not None:
+        choice = dataclasses.replace(choice, switching=scaled_switching(choice.switching,
+                                                                        sizing.scale))
+    return dataclasses.replace(chain, best=best, choice=choice)
+
+
+def sizing_line(k: int, sizing: Sizing, limit: float) -> str:
+    worst = max(sizing.full_rows, key=lambda r: abs(float(r["max_dd_pct"])))
+    at_full = (f"{worst['scenario']} {abs(float(worst['max_dd_pct'])):.1%} at the tuned size")
+    if sizing.scale == 1.0 and sizing.sized:
+        return (f"walk-forward step {k}: stress sizing: the tuned size stays within "
+                f"{limit:.0%} drawdown in every scenario (worst {at_full})")
+    if not sizing.sized:
+        return (f"walk-forward step {k}: stress sizing: no position scale down to 1/128 keeps "
+                f"every scenario within {limit:.0%} drawdown ({at_full}); trades as tuned")
+    return (f"walk-forward step {k}: stress sizing: positions x{sizing.scale:.3g} keep every "
+            f"scenario within {limit:.0%} drawdown (worst at that size "
+            f"{worst_drawdown(sizing.rows):.1%}; {at_full})")
+
+
+def sizing_meta(sizing: Sizing | None) -> dict:
+    """best_config.yaml's meta.sizing: the last step's position scale and its rule."""
+    if sizing is None:
+        return {"scale": 1.0, "sized": False, "rule": "off (reoptimize.size_for_stress: false, "
+                "or stress disabled)"}
+    return {"scale": sizing.scale, "sized": sizing.sized, "rule": RULE,
+            "segment": "stress scenarios on the last step's validation window",
+            "figures_at": "meta.train, meta.validation, meta.test, meta.gates, "
+                          "meta.switching and the phase tables: at the tuned size (scale 1); "
+                          "params, the bundle, meta.walk_forward and the verdict's stress "
+                          "part: at this scale",
+            "worst_drawdown_tuned": worst_drawdown(sizing.full_rows),
+            "worst_drawdown_sized": worst_drawdown(sizing.rows)}
+
+
 def _out_of_sample(ctx: RunContext, chain: ChainResult) -> tuple[pd.Series, int]:
     """The step's choice traded on the step from flat: equity ($ per bar) and trades (the trades
     also in the step's oos_trades.parquet); the regime switcher where the step recommended it
@@ -230,6 +302,11 @@ def _out_of_sample(ctx: RunContext, chain: ChainResult) -> tuple[pd.Series, int]
 
 
 def _verdict(last: Step, oos: OosRecord, exp) -> Verdict:
+    """The verdict on the stitched record and the last step's stress rows: those of what it
+    trades at the size it trades (its sizing), else its choice's Phase 3 rows."""
+    if last.sizing is not None:
+        return verdict(oos, exp.filters.min_trades, pd.DataFrame(last.sizing.rows),
+                       exp.stress.max_drawdown)
     phase3 = last.chain.tables.get("phase3", pd.DataFrame())
     rows = pd.DataFrame()
     if last.chain.chosen is not None and not phase3.empty:
@@ -255,6 +332,7 @@ def step_table(steps: list[Step], oos: OosRecord) -> pd.DataFrame:
                 "switcher" if s.chain.recommended else best["meta"]["source"]),
             "params": json.dumps(params, sort_keys=True) if params else "",
             "changed": bool(params != previous) if s.k > 0 else False,
+            "position_scale": 1.0 if s.sizing is None else s.sizing.scale,
             "val_sharpe_selected": _val_sharpe(s.chain),
             "oos_sharpe": sharpe_of(bar_returns(s.equity, s.ctx.exp.account), bars_per_year),
             "oos_return": float(part[-1] / s.ctx.exp.account - 1.0) if len(part) else 0.0,
@@ -296,6 +374,7 @@ def walk_forward_meta(spec, table: pd.DataFrame, oos: OosRecord) -> dict:
         "mode": spec.mode, "oos_fraction": spec.oos, "segment": "out-of-sample steps",
         "steps": [{"start": r.start, "end": r.end, "source": r.source,
                    "params": json.loads(r.params) if r.params else None,
+                   "position_scale": float(r.position_scale),
                    "oos": {"sharpe": _none(r.oos_sharpe), "trades": int(r.oos_trades),
                            "return": _none(r.oos_return)}}
                   for r in table.itertuples()],
@@ -310,9 +389,10 @@ def walk_forward_text(table: pd.DataFrame, oos: OosRecord, judged: Verdict) -> s
     f = oos_figures(oos, table)
     lines = ["", "Walk-forward re-optimisation (each step chosen on the bars before it; "
              "out-of-sample figures only):",
-             " step  start       source           val Sh(selected)  OOS Sh  OOS ret  trades"]
+             " step  start       source           size   val Sh(selected)  OOS Sh  OOS ret  "
+             "trades"]
     for r in table.itertuples():
-        lines.append(f" {r.step:>4}  {r.start[:10]}  {r.source:<15}  "
+        lines.append(f" {r.step:>4}  {r.start[:10]}  {r.source:<15}  {r.position_scale:>5.3g}  "
                      f"{_num(r.val_sharpe_selected):>16}  {_num(r.oos_sharpe):>6}  "
                      f"{r.oos_return:>7.2%}  {r.oos_trades:>6}")
     lo, hi = f["sharpe_ci"]

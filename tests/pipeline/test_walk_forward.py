@@ -23,6 +23,7 @@ def write_experiment(folder, **changes):
     raw["search_space"] = str(ROOT / "search_spaces" / "smoke_grid.yaml")
     raw["reoptimize"] = {"steps": STEPS, "mode": "rolling", "oos": 0.4}
     raw["refine"]["trials"] = 4
+    raw["stress"] = dict(raw.get("stress") or {}, max_drawdown=0.1)  # the steps get sized
     raw.update(changes)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "exp.yaml"
@@ -104,6 +105,32 @@ def test_outputs_name_every_step_and_the_stitched_record(wf_run):
     assert best["meta"]["segments"]["test"]["start"] == table["start"].iloc[-1]
     for k in range(STEPS):
         assert (wf_run / "steps" / f"step_{k:02d}" / "phase1.parquet").is_file()
+
+
+def test_each_step_trades_at_the_size_its_stress_scenarios_allow(wf_run):
+    from scalper_tune.workflow.screen import row_params
+    from scalper_tune.workflow.stress_sizing import scaled
+
+    table = pd.read_parquet(wf_run / "walk_forward.parquet")
+    best = yaml.safe_load((wf_run / "best_config.yaml").read_text())
+    assert (table["position_scale"] < 1).any()  # the 10 % limit sizes some step down
+    for r in table.itertuples():
+        step = wf_run / "steps" / f"step_{r.step:02d}"
+        sizing = json.loads((step / "sizing.json").read_text())
+        assert sizing["scale"] == r.position_scale and sizing["sized"]
+        assert max(abs(x["max_dd_pct"]) for x in sizing["rows"]) <= 0.1
+        if r.position_scale < 1:
+            assert max(abs(x["max_dd_pct"]) for x in sizing["full_rows"]) > 0.1
+            test = pd.read_parquet(step / "test.parquet")
+            index = int(test.loc[test["chosen"], "index"].iloc[0])
+            phase2 = pd.read_parquet(step / "phase2.parquet")
+            tuned = row_params(phase2[phase2["index"] == index].iloc[0])  # as tuned
+            assert json.loads(r.params) == scaled(tuned, r.position_scale)  # as traded
+    meta = best["meta"]["sizing"]
+    assert meta["scale"] == table["position_scale"].iloc[-1] and meta["sized"]
+    assert meta["worst_drawdown_sized"] <= 0.1
+    assert not any("stress" in why for why in best["meta"]["verdict"]["reasons"])
+    assert best["meta"]["walk_forward"]["steps"][-1]["position_scale"] == meta["scale"]
 
 
 def test_the_bundle_reproduces_the_last_steps_out_of_sample_figures(wf_run, cli, tmp_path):
