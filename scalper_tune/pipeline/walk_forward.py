@@ -12,8 +12,8 @@ choice depends on nothing after its start. Each step's tables live in `steps/ste
 read back by a resumed run.
 
 The steps' out-of-sample equity curves are stitched into one record (robustness/oos_record.py)
-with its Sharpe's 90 % day-block bootstrap interval, and the verdict is taken on it. The last
-step's choice is the strategy: best_config.yaml and the bundle are the last step's, with
+with its Sharpe's 90 % interval (a bootstrap of whole days), and the verdict is taken on it. The
+last step's choice is the strategy: best_config.yaml and the bundle are the last step's, with
 `meta.walk_forward` and `meta.verdict`.
 """
 
@@ -397,7 +397,7 @@ def walk_forward_text(table: pd.DataFrame, oos: OosRecord, judged: Verdict) -> s
                      f"{r.oos_return:>7.2%}  {r.oos_trades:>6}")
     lo, hi = f["sharpe_ci"]
     lines.append(f"stitched out-of-sample: Sharpe {_num(f['sharpe'])} (90 % CI {_num(lo)} to "
-                 f"{_num(hi)}, day-block bootstrap over {f['days']} days), return "
+                 f"{_num(hi)}, bootstrap of {f['days']} whole days), return "
                  f"{oos.total_return:.2%}, max drawdown {oos.max_drawdown:.2%}, "
                  f"{f['trades']} trades; efficiency {_num(f['efficiency'])}; the choice changed "
                  f"{f['choice_changes']} time(s)")
