@@ -236,7 +236,7 @@ def phase2(ctx: RunContext, phase1_table: pd.DataFrame, refine_table_: pd.DataFr
     n_trials = len(phase1_table) + len(refine_table_) + exp.selection.prior_trials
     stats = cand.trial_statistics(trials, exp.seed)
     table, pbo = cand.score(table, exp, n_trials, stats["n_effective"], stats["sr_variance"],
-                            prep.market.bars_per_year())
+                            prep.market.bars_per_year(), cand.observation_share(data["folds"]))
     ctx.folder.write_table(table, "phase2.parquet")
     t = ctx.timings
     t["phase2_wall_s"] = time.perf_counter() - started

@@ -5,6 +5,12 @@
 - Probability of Backtest Overfitting by Combinatorially Symmetric Cross-Validation (Bailey,
   Borwein, López de Prado & Zhu, 2017): how often the configuration a selection rule picks on
   the in-sample partitions ranks below the median out of sample.
+- The effective number of sleeves: the DSR's statistic pools every sleeve's per-bar returns,
+  and sleeves that move together (spot and perpetual of one asset correlate about 0.8) are not
+  independent observations; the participation ratio of their return correlation matrix's
+  eigenvalues, (sum l)^2 / sum l^2, is how many independent sleeves they are worth (1 for
+  identical sleeves, S for uncorrelated ones), and the DSR counts n_obs x S_eff / S
+  observations (duplicating sleeves leaves it unchanged).
 - The effective number of independent trials (López de Prado, "A Practical Solution to the
   Multiple-Testing Crisis in Financial Research", 2019): trials clustered by the correlation of
   their per-fold results; the number of clusters is the number of truly different experiments.
@@ -17,6 +23,7 @@ import math
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_samples
@@ -79,6 +86,22 @@ def deflated_sharpe(returns: np.ndarray, n_trials: int, sr_variance: float) -> f
                                 skew, kurt)
 
 
+def effective_sleeves(returns: np.ndarray) -> float:
+    """The participation ratio of the correlation matrix of `returns` (bars x sleeves; NaN where
+    a sleeve has no bar: pairwise-complete correlations): (sum l)^2 / sum l^2 over its
+    eigenvalues l (clipped at 0), between 1 and the number of sleeves with variance."""
+    x = np.asarray(returns, dtype=float)
+    if x.ndim != 2 or x.shape[1] == 0:
+        return 1.0
+    corr = pd.DataFrame(x).corr(min_periods=3).to_numpy()
+    keep = np.isfinite(np.diag(corr))
+    corr = np.nan_to_num(corr[np.ix_(keep, keep)])  # no common bars: uncorrelated
+    if corr.shape[0] < 2:
+        return 1.0
+    lam = np.clip(np.linalg.eigvalsh((corr + corr.T) / 2), 0.0, None)
+    return float(lam.sum() ** 2 / (lam * lam).sum())
+
+
 def pbo_cscv(performance: np.ndarray,
              rule: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """PBO of a (partitions S x configurations N) performance matrix by CSCV.
@@ -110,17 +133,34 @@ def pbo_cscv(performance: np.ndarray,
     return float(np.mean(logits <= 0)), logits
 
 
-def cluster_trials(fold_results: np.ndarray, seed: int = 0, max_clusters: int = 30,
+def cluster_counts(distinct: int, rows: int) -> list[int]:
+    """The k that `cluster_trials` tries: every k from 2 to 30, then steps of 25 % up to what
+    the trials support (fewer than `distinct` standardised rows, at least MIN_PER_CLUSTER
+    clustered rows a cluster on average)."""
+    top = min(distinct - 1, rows // MIN_PER_CLUSTER)
+    ks, k = list(range(2, min(30, top) + 1)), 30
+    while True:
+        k = int(math.ceil(k * 1.25))
+        if k > top:
+            return ks
+        ks.append(k)
+
+
+MIN_PER_CLUSTER = 4  # clustered rows a cluster holds on average at the largest k tried
+
+
+def cluster_trials(fold_results: np.ndarray, seed: int = 0,
                    sample: int = 1500) -> tuple[int, np.ndarray, np.ndarray]:
     """The effective number of independent trials among the rows of `fold_results` (trials x
     folds, e.g. each trial's fold Sharpes), with the cluster of each clustered row.
 
     Each row is standardised across its folds, so the Euclidean distance of two rows is a
-    function of their correlation; k-means clusters them for k = 2 .. max_clusters and the k
-    with the best silhouette quality (mean / std of the silhouette scores, as in López de
-    Prado's ONC algorithm) is the effective number. Rows with a non-finite value or without
-    variation across folds are left out; at most `sample` rows (a seeded draw) are clustered.
-    Returns (k >= 1, cluster label per clustered row, the clustered rows' indices)."""
+    function of their correlation; k-means clusters them for every k of `cluster_counts` (up
+    to a quarter of the clustered rows, not a fixed cap) and the k with the best silhouette
+    quality (mean / std of the silhouette scores, as in López de Prado's ONC algorithm) is the
+    effective number. Rows with a non-finite value or without variation across folds are left
+    out; at most `sample` rows (a seeded draw) are clustered. Returns (k >= 1, cluster label
+    per clustered row, the clustered rows' indices)."""
     x = np.asarray(fold_results, dtype=float)
     rows = np.flatnonzero(np.isfinite(x).all(axis=1) & (np.nan_to_num(x).std(axis=1) > 0))
     rng = np.random.default_rng(seed)
@@ -132,7 +172,7 @@ def cluster_trials(fold_results: np.ndarray, seed: int = 0, max_clusters: int = 
     z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
     distinct = np.unique(np.round(z, 12), axis=0).shape[0]  # identical trials: one experiment
     best_k, best_q, best_labels = 1, -np.inf, np.zeros(rows.shape[0], dtype=np.int64)
-    for k in range(2, min(max_clusters, distinct - 1) + 1):
+    for k in cluster_counts(distinct, rows.shape[0]):
         labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(z)
         if np.unique(labels).shape[0] < 2:
             continue

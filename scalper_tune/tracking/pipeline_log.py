@@ -213,6 +213,7 @@ class PipelineTracker:
                    metrics={"pbo": pbo, "best_robustness": table["robustness"].max(),
                             "n_trials": first.get("n_trials", float("nan")),
                             "n_effective": first.get("n_effective", float("nan")),
+                            "dsr_obs_share": first.get("obs_share", float("nan")),
                             **self._timing(timings, "phase2")})
         self.t.artifacts(run, [self.tables / "phase2.parquet"])
         self.t.finish(run)

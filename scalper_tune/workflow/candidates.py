@@ -12,7 +12,10 @@ candidates' train folds.
 The DSR's statistic is the per-bar Sharpe of the sleeves' returns pooled over assets on the
 train folds, measured by the prefilter for every trial and for each candidate alike (same
 engine, same portfolio definition, same segment): `sr_train`, with its skewness, kurtosis and
-`n_obs` from the same pooled returns.
+`n_obs` from the same pooled returns. Its observations are counted as `n_obs_effective` = n_obs
+x S_eff / S (`obs_share`): S sleeves whose returns correlate are worth S_eff independent ones
+(robustness/overfitting.effective_sleeves, on the sleeves' close-to-close returns over the train
+folds, the same for every candidate).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from scalper_tune.data.market import MarketData
 from scalper_tune.engine.backtest import backtest
 from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.kernels.layout import N_REGIMES
-from scalper_tune.robustness.overfitting import (cluster_trials, expected_max_sharpe, pbo_cscv,
+from scalper_tune.robustness.overfitting import (cluster_trials, effective_sleeves,
+                                                 expected_max_sharpe, pbo_cscv,
                                                  probabilistic_sharpe, trials_sharpe_variance)
 from scalper_tune.robustness.score import consistency, regime_sharpes, robustness
 from scalper_tune.workflow.evaluation import engine_fold, fold_frame, judge
@@ -137,15 +141,42 @@ def trial_statistics(trials: pd.DataFrame, seed: int) -> dict:
     return {"n_effective": int(k), "sr_variance": variance}
 
 
+def sleeve_returns(fold_data: Sequence[tuple[MarketData, dict]]) -> np.ndarray:
+    """(bars x symbols) close-to-close log returns over the folds (never across a fold's edge),
+    aligned on the bars' times (NaN where a symbol has no bar)."""
+    columns = {}
+    for market, _ in fold_data:
+        for s in market.symbols:
+            d = market[s]
+            if len(d) > 1:
+                columns.setdefault(s, []).append(
+                    pd.Series(np.diff(np.log(d.close)), index=d.ts[1:]))
+    if not columns:
+        return np.zeros((0, 0))
+    frame = pd.concat({s: pd.concat(parts) for s, parts in columns.items()}, axis=1)
+    return frame.to_numpy(dtype=float)
+
+
+def observation_share(fold_data: Sequence[tuple[MarketData, dict]]) -> float:
+    """S_eff / S: the share of the pooled sleeve-bars the DSR counts (see the module
+    docstring)."""
+    returns = sleeve_returns(fold_data)
+    return effective_sleeves(returns) / returns.shape[1] if returns.shape[1] else 1.0
+
+
 def score(table: pd.DataFrame, exp: Experiment, n_trials: int, n_effective: int,
-          sr_variance: float, bars_per_year: float) -> tuple[pd.DataFrame, float]:
+          sr_variance: float, bars_per_year: float,
+          obs_share: float = 1.0) -> tuple[pd.DataFrame, float]:
     """Add the DSR and the robustness to the evaluated candidates; rank them; returns (table,
-    PBO of the selection rule)."""
+    PBO of the selection rule). `obs_share`: S_eff / S (observation_share)."""
     out = table.copy()
     sr0 = expected_max_sharpe(sr_variance, n_effective)
     out["n_trials"], out["n_effective"] = n_trials, n_effective
     out["sr_variance"], out["sr0"] = sr_variance, sr0
-    out["dsr"] = [probabilistic_sharpe(r.sr_train, sr0, int(r.n_obs), r.skew_train, r.kurt_train)
+    out["obs_share"] = obs_share
+    out["n_obs_effective"] = np.floor(out["n_obs"].to_numpy(dtype=float) * obs_share)
+    out["dsr"] = [probabilistic_sharpe(r.sr_train, sr0, int(r.n_obs_effective), r.skew_train,
+                                       r.kurt_train)
                   if np.isfinite(r.sr_train) else np.nan for r in out.itertuples()]
     regimes = out[[f"regime_sharpe_{r}" for r in REGIMES]].to_numpy(dtype=float)
     out["robustness"] = robustness(regimes, out["consistency"].to_numpy(dtype=float),

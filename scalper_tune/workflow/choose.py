@@ -64,6 +64,10 @@ def best_config(chosen: pd.Series, passes_stress: bool, test: Mapping, exp: Expe
             "dsr": _f(chosen["dsr"]), "dsr_segment": "train",
             "dsr_statistic": "the prefilter screen's pooled per-bar Sharpe (as for every trial)",
             "n_trials": int(chosen["n_trials"]), "n_effective": int(chosen["n_effective"]),
+            "dsr_observations": {"pooled_sleeve_bars": int(chosen["n_obs"]),
+                                 "effective": int(chosen.get("n_obs_effective", chosen["n_obs"])),
+                                 "rule": "pooled sleeve-bars x S_eff / S (the participation "
+                                         "ratio of the sleeves' return correlations)"},
             "pbo": _f(chosen["pbo"]), "pbo_rule": chosen["pbo_rule"],
             "passes_filters": bool(chosen["passes_filters"]), "filters_segment": "validation",
             "filters_min_trades": int(chosen.get("val_min_trades", exp.filters.min_trades)),

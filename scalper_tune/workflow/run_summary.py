@@ -45,11 +45,14 @@ def summary(phase1: pd.DataFrame, phase2: pd.DataFrame, phase3: pd.DataFrame, te
     f = exp.filters
     n_trials = int(phase2["n_trials"].iloc[0]) if len(phase2) else len(phase1)
     n_eff = int(phase2["n_effective"].iloc[0]) if len(phase2) else 0
+    share = float(phase2["obs_share"].iloc[0]) if "obs_share" in phase2 and len(phase2) else 1.0
     lines = ["", "Segments: train (folds; screen and refinement), validation (ranking, stress, "
                  "choice), test (reported once, after the choice).",
              f"Trials: {n_trials:,} (effective {n_eff}); Phase 1 cells passing the filters on "
              f"train (Sharpe > {f.min_sharpe:g}, drawdown < {f.max_drawdown:.0%}, >= "
              f"{f.min_trades} trades): {int(phase1['passes_train'].sum()):,} of {len(phase1):,}.",
+             f"DSR observations: the pooled sleeve-bars x {share:.2f} (the sleeves' correlated "
+             f"returns are worth {share:.0%} as many independent ones).",
              f"PBO of the selection (robustness rule, CSCV over the candidates' train folds): "
              f"{_fmt(pbo)}", "", "Top finalists (robustness on train + validation; DSR on "
              "train, from the screen's statistic as for every trial, beside the event engine's "

@@ -44,7 +44,10 @@ def test_robustness_and_dsr_recomputed_from_the_phase2_columns(tables, smoke_run
     for r in p2.itertuples():
         sr0 = expected_max_sharpe(r.sr_variance, int(r.n_effective))
         assert r.sr0 == pytest.approx(sr0, rel=1e-12)
-        dsr = probabilistic_sharpe(r.sr_train, sr0, int(r.n_obs), r.skew_train, r.kurt_train)
+        # observations: the pooled sleeve-bars x S_eff / S (correlated sleeves count less)
+        assert 0 < r.obs_share < 1 and r.n_obs_effective == math.floor(r.n_obs * r.obs_share)
+        dsr = probabilistic_sharpe(r.sr_train, sr0, int(r.n_obs_effective), r.skew_train,
+                                   r.kurt_train)
         assert r.dsr == pytest.approx(dsr, rel=1e-12)
     # the tested Sharpe is the trials' statistic: a Phase 1 candidate's equals its screen row's
     p1 = tables["phase1"].set_index("combo_id")
