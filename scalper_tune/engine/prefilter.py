@@ -1,8 +1,9 @@
 """The vectorized prefilter (the seed's "Fast Engine"): every combination of a grid over shared,
 precomputed arrays in one parallel Numba call, returning one summary row per combination.
 
-Same decisions and fill timing as the event engine (it runs the engine's step); simplified costs:
-a constant half-spread per asset (the median of its book) and no size impact.
+Same decisions, fill timing and spreads as the event engine (it runs the engine's step over each
+bar's own book: a fill in bar t pays the half-spread quoted at the close of bar t - 1, never a
+figure from later bars); simplified costs: no size impact (the book's displayed sizes are not read).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class SharedArrays:
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
-    hs: np.ndarray  # one constant half-spread per asset
+    hs: np.ndarray  # every bar's half-spread (fraction of the mid, x spread_mult; 0: no book)
     volz: np.ndarray
     imb: np.ndarray
     allow: np.ndarray
@@ -84,7 +85,7 @@ def prepare(market: MarketData, features: Features,
         if f"price_z_w{w}" not in features[symbols[0]]:
             raise ConfigError(f"z_window {w}: features were built without this window; add it to "
                               "features.z_windows.")
-    hs = np.array([float(np.median(half_spread(market[s], spread_mult))) for s in symbols])
+    hs = cat(lambda s: half_spread(market[s], spread_mult))
     def entry_mask(s: str) -> np.ndarray:
         if allow is not None:
             return np.asarray(allow[s], dtype=np.bool_)

@@ -70,7 +70,7 @@ def _prefilter_kernel(open_, high, low, close, start, hs, volz, imb, allow, cros
         cc[i] = c[i]
     x = PrefilterBars(open_, high, low, close, volz, imb, allow, cross, regime, left, z, mu,
                       half_life)  # the CPU loop's bundle, built on the device
-    t, ci, steps = _job(s, trade, a0, n, 0, n, x, hs[a], w, cand_idx, lo, hi, p, cc)
+    t, ci, steps = _job(s, trade, a0, n, 0, n, x, hs, w, cand_idx, lo, hi, p, cc)
     work[k, a] = steps
     for i in range(N_STATE):
         out[k, a, i] = s[i]

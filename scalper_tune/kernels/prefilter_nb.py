@@ -23,10 +23,12 @@ from scalper_tune.kernels.layout import N_STATE, N_TRADE
 
 
 def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: int, x,
-             hs: float, w: int, cand_idx: np.ndarray, ci: int, hi: int, p: np.ndarray,
+             hs: np.ndarray, w: int, cand_idx: np.ndarray, ci: int, hi: int, p: np.ndarray,
              c: np.ndarray) -> tuple:
     """One (combination, asset) job on state `s`, from bar t up to (not including) t_end (`x`:
-    the bars, a `layout.PrefilterBars`; `hs`: the asset's half-spread; `w`: the z-window row): the
+    the bars, a `layout.PrefilterBars`; `hs`: every bar's half-spread, charged as the event
+    engine does: a fill in bar t at the book of bar t - 1, a session close at bar t's; `w`: the
+    z-window row): the
     step over the asset's entry candidates cand_idx[ci:hi] and every bar with an open position
     or pending order. Returns (the bar to resume at, n when the job is done; the candidate
     cursor; the steps taken). Resuming at the returned bar and cursor with a later t_end is the
@@ -44,9 +46,11 @@ def job_loop(s: np.ndarray, trade: np.ndarray, a0: int, n: int, t: int, t_end: i
             if t >= t_end:
                 return t, ci, steps  # the next candidate lies in a later block
         g = a0 + t
-        step_nb(s, trade, t, x.open[g], x.high[g], x.low[g], x.close[g], hs, np.nan, np.nan,
-                x.z[w, g], x.volz[g], x.imb[g], x.allow[g], x.mu[w, g], x.half_life[w, g],
-                x.cross[g], x.regime[g], x.left[g], hs, np.nan, np.nan, p, c)
+        gp = g - 1 if t > 0 else g
+        step_nb(s, trade, t, x.open[g], x.high[g], x.low[g], x.close[g], hs[gp], np.nan,
+                np.nan, x.z[w, g], x.volz[g], x.imb[g], x.allow[g], x.mu[w, g],
+                x.half_life[w, g], x.cross[g], x.regime[g], x.left[g], hs[g], np.nan, np.nan,
+                p, c)
         steps += 1
         t += 1
     return t, ci, steps
@@ -80,7 +84,7 @@ def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray,
     the steps each job took (n_combos x n_assets: the work it did).
 
     x: the bars of every asset, one `layout.PrefilterBars` bundle (asset a at
-    [start[a], start[a + 1])); hs: each asset's half-spread; x.cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
+    [start[a], start[a + 1])); hs: every bar's half-spread (same layout); x.cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
     bar's label for the per-regime statistics (-1: none); left: bars left in the bar's session
     (engine_nb; 0 for 24/7 symbols);
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
@@ -126,7 +130,7 @@ def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray,
                 nxt = n
                 for i in range(m):
                     if at[i] < b_end:
-                        t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, x, hs[a], w,
+                        t, ci, s = job_nb(st[i], trade[i], a0, n, at[i], b_end, x, hs, w,
                                           cand_idx, cursor[i], hi, params[combo[i]], c)
                         at[i] = t
                         cursor[i] = ci

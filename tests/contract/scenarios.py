@@ -32,9 +32,22 @@ def _without_book(market: MarketData) -> MarketData:
                       symbol_meta=market.symbol_meta)
 
 
-# name -> (market maker, whether the prefilter's contract covers it: the prefilter charges one
-# median spread per asset, the engine each bar's book, so they agree only without a book)
+def _spread_only(market: MarketData) -> MarketData:
+    """The book's bid and ask with its displayed sizes unknown (NaN): each bar's spread, no
+    size impact."""
+    unknown = {"bid_size", "ask_size"}
+    series = {s: SymbolData(s, **{k: (np.full(len(v), np.nan) if k in unknown else v)
+                                  for k, v in market[s].columns().items()})
+              for s in market.symbols}
+    return MarketData(bar_seconds=market.bar_seconds, series=series, source="contract",
+                      symbol_meta=market.symbol_meta)
+
+
+# name -> (market maker, whether the prefilter's contract covers it: the prefilter charges each
+# bar's spread as the engine does but reads no displayed sizes, so no size impact)
 SCENARIOS = {
+    "crypto_book_spread": (lambda: _spread_only(generate(SyntheticSpec(assets=2, bars=6_000,
+                                                                       seed=11))), True),
     "crypto_no_book": (lambda: _without_book(generate(SyntheticSpec(assets=3, bars=6_000))),
                        True),
     "stocks_no_book": (lambda: _without_book(generate(SyntheticSpec(
