@@ -76,7 +76,8 @@ job_layout_nb = njit(cache=True)(job_layout)
 
 
 @njit(cache=True, parallel=True)
-def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray, cand_idx: np.ndarray, window_of: np.ndarray,
+def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray,
+                     cand_idx: np.ndarray, window_of: np.ndarray,
                      group_of: np.ndarray, params: np.ndarray, c: np.ndarray,
                      capital: float, jobs: np.ndarray, unit_ptr: np.ndarray,
                      lane_ptr: np.ndarray, block_bars: int) -> tuple:
@@ -84,7 +85,8 @@ def run_prefilter_nb(x, start: np.ndarray, hs: np.ndarray, cand_ptr: np.ndarray,
     the steps each job took (n_combos x n_assets: the work it did).
 
     x: the bars of every asset, one `layout.PrefilterBars` bundle (asset a at
-    [start[a], start[a + 1])); hs: every bar's half-spread (same layout); x.cross: the other venue's state for the cross-venue block (see strategy_nb); regime: each
+    [start[a], start[a + 1])); hs: every bar's half-spread (same layout); x.cross: the other
+    venue's state for the cross-venue block (see strategy_nb); regime: each
     bar's label for the per-regime statistics (-1: none); left: bars left in the bar's session
     (engine_nb; 0 for 24/7 symbols);
     params: n_combos x N_PARAMS; window_of[k]: row of z/mu/half_life for combination k;
