@@ -3,7 +3,8 @@ block, each from a model trained only on earlier, purged data, and the accuracy 
 
 Labels: the recorded ground truth where the data has it (the synthetic market); otherwise labels
 from realised future behaviour (`future_labels`), which exist only inside training folds and are
-purged by their horizon, so no test bar's future leaks into training.
+purged by the time of the last bar they read (never past a session's end: a label whose window
+crosses a gap is dropped), so no test bar's future leaks into training.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from scalper_tune.regime.splits import equal_edges, fixed_edges, purged_walk_for
 FUTURE_HORIZON = 60  # bars of realised behaviour behind a label on unlabelled data
 
 
-def future_labels(close: np.ndarray, feats: Mapping[str, np.ndarray]) -> np.ndarray:
+def future_labels(close: np.ndarray, feats: Mapping[str, np.ndarray],
+                  ts: np.ndarray | None = None, bar_ns: int = 0) -> np.ndarray:
     """Regime from the next FUTURE_HORIZON bars (training only): toxic if a jump above 6 x the
     current volatility happens, volatile if realised volatility exceeds 1.5 x current, trending if
-    the move exceeds 2 x volatility x sqrt(horizon), else calm. The last bars have no label (-1)."""
+    the move exceeds 2 x volatility x sqrt(horizon), else calm. The last bars have no label (-1),
+    nor has a bar whose window crosses a gap in `ts` (bars `bar_ns` apart; a session's close to
+    the next open, a missing bar): its window would read another session, and the overnight
+    move would count as a one-bar jump."""
     h = FUTURE_HORIZON
     n = close.shape[0]
     vol = np.asarray(feats["vol_tf1"])
@@ -46,8 +51,19 @@ def future_labels(close: np.ndarray, feats: Mapping[str, np.ndarray]) -> np.ndar
         lab = np.where(realised > 1.5 * v, 2, lab)
         lab = np.where(jump > 6 * v, 3, lab)
     ok = np.isfinite(v)
+    if ts is not None and bar_ns > 0:  # the window [i, i + h + 1] must be gap-free
+        t = np.asarray(ts, dtype=np.int64)
+        ok &= (t[h + 1:n] - t[: n - h - 1]) == (h + 1) * bar_ns
     labels[: n - h - 1] = np.where(ok, lab, -1)
     return labels
+
+
+def label_ends(ts: np.ndarray, horizon: int) -> np.ndarray:
+    """The time (ns) of the last bar each bar's label reads: bar i + horizon by index (the last
+    bar where the data ends sooner); a purge by ts + horizon x bar would miss a label that
+    reads past a gap."""
+    t = np.asarray(ts, dtype=np.int64)
+    return t[np.minimum(np.arange(t.shape[0]) + horizon, t.shape[0] - 1)]
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class _Pool:
     X: np.ndarray
     y: np.ndarray
     ts: np.ndarray
+    end: np.ndarray  # the time of the last bar each label reads (label_ends)
     owner: np.ndarray
     index: np.ndarray
     supervised: bool
@@ -103,15 +120,17 @@ def _pooled(market: MarketData, features: Features,
     if supervised:
         y = {s: market[s].regime.astype(np.int64) for s in symbols}
     else:
-        y = {s: future_labels(market[s].close, features[s]) for s in symbols}
+        y = {s: future_labels(market[s].close, features[s], market[s].ts, market.bar_ns)
+             for s in symbols}
+    horizon = 0 if supervised else FUTURE_HORIZON
     return _Pool(X=np.vstack([X[s] for s in symbols]),
                  y=np.concatenate([y[s] for s in symbols]),
                  ts=np.concatenate([market[s].ts for s in symbols]),
+                 end=np.concatenate([label_ends(market[s].ts, horizon) for s in symbols]),
                  owner=np.concatenate([np.full(len(market[s]), i)
                                        for i, s in enumerate(symbols)]),
                  index=np.concatenate([np.arange(len(market[s])) for s in symbols]),
-                 supervised=supervised, horizon=0 if supervised else FUTURE_HORIZON,
-                 y_by_symbol=y)
+                 supervised=supervised, horizon=horizon, y_by_symbol=y)
 
 
 def _regime_model(seed: int) -> RegimeClassifier:
@@ -136,9 +155,8 @@ def next_block_model(market: MarketData, features: Features,
     `walk_forward_regimes` with fixed blocks of `block_days`."""
     pool = _pooled(market, features)
     start = int(block_schedule(market, block_days)[-1])
-    ends = pool.ts + pool.horizon * market.bar_ns
     train = np.flatnonzero((pool.index % subsample == 0) & (pool.y >= 0)
-                           & (ends < start - embargo * market.bar_ns))
+                           & (pool.end < start - embargo * market.bar_ns))
     if train.size == 0:
         return None
     return NextBlockModel(_regime_model(seed).fit(pool.X[train], pool.y[train]), start,
@@ -159,7 +177,7 @@ def walk_forward_regimes(market: MarketData, features: Features,
     symbols = market.symbols
     pool = _pooled(market, features, columns)
     X_all, y_all, ts, owner, index = pool.X, pool.y, pool.ts, pool.owner, pool.index
-    supervised, horizon, y = pool.supervised, pool.horizon, pool.y_by_symbol
+    supervised, y = pool.supervised, pool.y_by_symbol
     bar_ns = market.bar_ns
     edges = block_schedule(market, block_days, n_splits)
     preds = {s: np.full(len(market[s]), -1, dtype=np.int64) for s in symbols}
@@ -167,8 +185,7 @@ def walk_forward_regimes(market: MarketData, features: Features,
     probs = {s: np.full((len(market[s]), len(REGIMES)), np.nan) for s in symbols}
     truth, guess, per_fold = [], [], []
     sampled = index % subsample == 0
-    for train, test, _, _ in purged_walk_forward(ts, ts + horizon * bar_ns, edges,
-                                                 embargo * bar_ns):
+    for train, test, _, _ in purged_walk_forward(ts, pool.end, edges, embargo * bar_ns):
         tr = train[sampled[train] & (y_all[train] >= 0)]
         if tr.size == 0:
             continue
