@@ -101,12 +101,15 @@ def _oos_predictions(X: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.nd
                      models: list | None = None) -> np.ndarray:
     """P(profit) out of sample per sample (NaN where no block predicts it). With `rng`,
     training labels are shuffled (the permutation control). With `models`, each block's (start,
-    stop, used columns, fitted model) is appended to it."""
+    stop, used columns, fitted model) is appended to it, for every block with training samples
+    (whether or not a trade follows in it: the gate applies it from the block's first bar)."""
     proba = np.full(y.shape[0], np.nan)
-    for train, test, a, b in purged_walk_forward(start, end, edges, embargo):
+    for train, test, a, b in purged_walk_forward(start, end, edges, embargo,
+                                                 need_test=models is None):
         y_train = y[train] if rng is None else rng.permutation(y[train])
         fitted = _fit(X[train], y_train, seed)
-        proba[test] = fitted.proba(X[test])
+        if test.size:
+            proba[test] = fitted.proba(X[test])
         if models is not None and fitted.model is not None:
             models.append((a, b, fitted.columns, fitted.model))
     return proba

@@ -33,14 +33,17 @@ def equal_edges(origin: int, span: int, n_splits: int) -> np.ndarray:
 
 
 def purged_walk_forward(start: np.ndarray, end: np.ndarray, edges: np.ndarray,
-                        embargo: int) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
+                        embargo: int, need_test: bool = True
+                        ) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
     """Yield (train indices, test indices, block start, block stop) for every block after the
-    first that has test samples and training samples."""
+    first that has training samples and (with `need_test`) test samples. Without `need_test` a
+    block's model does not depend on whether a sample follows in it (a model applied bar by bar
+    must exist from the block's first bar)."""
     start = np.asarray(start, dtype=np.int64)
     end = np.asarray(end, dtype=np.int64)
     for k in range(1, len(edges) - 1):
         a, b = int(edges[k]), int(edges[k + 1])
         test = np.flatnonzero((start >= a) & (start < b))
         train = np.flatnonzero(end < a - embargo)
-        if test.size and train.size:
+        if train.size and (test.size or not need_test):
             yield train, test, a, b

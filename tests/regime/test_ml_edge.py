@@ -217,3 +217,24 @@ def test_permutation_flag_defaults_to_200_and_states_the_floor(cli, tmp_path):
     assert "cannot be below 1/(N+1) = 0.2500" in result.out
     assert "tests the model's skill, not the splits" in result.out
     assert "signal-rich" in result.out
+
+
+def test_gate_mask_is_prefix_invariant_a_few_bars_into_every_traded_block(gated):
+    """A block's model exists whether or not a trade follows in it: cut 3 bars into each traded
+    block, the mask before the cut is the whole data's (a model fitted only for blocks with a
+    later trade made the block's first bars depend on that trade)."""
+    from scalper_tune.features.feature_audit import truncate
+    from scalper_tune.regime.ml_edge import gate_mask
+
+    market, feats, _, _, _ = gated
+    masks, edges = gate_mask(market, feats, LOOSE, min_accuracy=0.5, block_days=2)
+    starts = sorted({b.start for e in edges for b in e.blocks if b.traded})
+    assert len(starts) >= 3
+    for start in starts:
+        ts = market["SYN01"].ts
+        cut = int(ts[np.searchsorted(ts, start) + 3])
+        part = truncate(market, cut)
+        sliced = {s: {k: v[:len(part[s])] for k, v in feats[s].items()} for s in market.symbols}
+        short, _ = gate_mask(part, sliced, LOOSE, min_accuracy=0.5, block_days=2)
+        for s in market.symbols:
+            np.testing.assert_array_equal(short[s], masks[s][:len(part[s])], err_msg=f"{s}")
