@@ -40,7 +40,8 @@ from scalper_tune.workflow.gate_worth import gate_line, gate_worth
 from scalper_tune.workflow.prepare import check, prepare, refine_windows
 from scalper_tune.workflow.run_summary import chosen_line, summary
 from scalper_tune.workflow.screen import row_params
-from scalper_tune.workflow.switcher import choose_switching, recommend, switching_table
+from scalper_tune.workflow.switcher import (choose_switching, recommend, switching_table,
+                                           train_pick)
 from scalper_tune.workflow.switcher import switcher_meta, switching_line
 
 log = logging.getLogger("scalper_tune.run")
@@ -229,16 +230,18 @@ def _test(ctx: RunContext, phase2: pd.DataFrame, chosen) -> pd.DataFrame:
 
 def _switching(ctx: RunContext, phase2: pd.DataFrame, chosen):
     """The regime switcher from the Phase 2 candidates (chosen on train), recommended or not on
-    validation, then evaluated once on test: (choice, switching.parquet or None, recommended)."""
+    validation against the single configuration chosen on train (`train_pick`), then evaluated
+    once on test: (choice, switching.parquet or None, recommended)."""
     choice = choose_switching(phase2, ctx.exp)
     if choice.switching is None:
         return choice, None, False
     sw, first = choice.switching, choice.switching.sets[0]
     found = segment_figures(*ctx.prep.segment("validation"), first, ctx.exp, "val", sw)
-    recommended = recommend(found, float(chosen["val_sharpe"]),
+    rival = train_pick(phase2, ctx.exp)  # chosen on train, as the switcher's sets are
+    recommended = recommend(found, float(rival["val_sharpe"]),
                             ctx.prep.segments.pro_rata(ctx.exp.filters.min_trades, "validation"))
     found.update(segment_figures(*ctx.prep.segment("test"), first, ctx.exp, "test", sw))
-    table = switching_table(choice, found, recommended)
+    table = switching_table(choice, found, recommended, rival)
     ctx.folder.write_table(table, "switching.parquet")
     return choice, table, recommended
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scalper_tune.config.experiment import Experiment
+from scalper_tune.robustness.score import robustness
 from scalper_tune.config.pipeline_spec import REGIMES
 from scalper_tune.engine.regime_sets import Switching
 from scalper_tune.workflow.choose import figures
@@ -62,22 +63,40 @@ def choose_switching(phase2: pd.DataFrame, exp: Experiment) -> SwitchingChoice:
     return SwitchingChoice(Switching(tuple(sets), tuple(by_regime)), sources, train)
 
 
-def recommend(found: Mapping[str, float], chosen_val_sharpe: float, min_trades: int) -> bool:
-    """Recommend the switcher over the single choice when, on validation, it makes `min_trades`
-    trades (filters.min_trades pro rata to the validation's length) and its Sharpe is above the
-    single choice's."""
+def train_pick(phase2: pd.DataFrame, exp: Experiment) -> pd.Series:
+    """The single candidate the Phase 2 rule picks without its validation part (regime-weighted
+    Sharpe, consistency, DSR, plateau and floor: train only): the switcher's rival on equal
+    terms. The chosen configuration's own validation Sharpe is selected (validation ranked it
+    among the finalists), so comparing the switcher with it would favour the single choice."""
+    judged = phase2[np.isfinite(phase2["robustness"].to_numpy(dtype=float))]
+    regimes = judged[[f"regime_sharpe_{r}" for r in REGIMES]].to_numpy(dtype=float)
+    score = robustness(regimes, judged["consistency"].to_numpy(dtype=float), np.nan,
+                       judged["plateau"].to_numpy(dtype=float),
+                       judged["dsr"].to_numpy(dtype=float), exp.robustness)
+    return judged.iloc[int(np.argmax(np.where(np.isfinite(score), score, -np.inf)))]
+
+
+def recommend(found: Mapping[str, float], rival_val_sharpe: float, min_trades: int) -> bool:
+    """Recommend the switcher when, on validation, it makes `min_trades` trades
+    (filters.min_trades pro rata to the validation's length) and its Sharpe is above that of the
+    single configuration chosen on train (`train_pick`): both chosen on train, compared on
+    validation."""
     sharpe = found["val_sharpe"]
-    single = chosen_val_sharpe if math.isfinite(chosen_val_sharpe) else -math.inf
+    single = rival_val_sharpe if math.isfinite(rival_val_sharpe) else -math.inf
     return bool(math.isfinite(sharpe) and found["val_trades"] >= min_trades
                 and sharpe > single)
 
 
 def switching_table(choice: SwitchingChoice, found: Mapping[str, float],
-                    recommended: bool) -> pd.DataFrame:
+                    recommended: bool, rival: Mapping | None = None) -> pd.DataFrame:
     """switching.parquet: one row per regime (the candidate it uses, its train Sharpe there),
-    with the switcher's validation and test figures and the recommendation on every row."""
+    with the switcher's validation and test figures, its rival (`train_pick`: its source and
+    validation Sharpe) and the recommendation on every row."""
+    versus = ({} if rival is None else {"rival_source": str(rival["source"]),
+                                        "rival_val_sharpe": float(rival["val_sharpe"])})
     rows = [dict(regime=r, source=choice.sources[r] or "no entries",
-                 train_regime_sharpe=choice.train_sharpe[r], **found, recommended=recommended)
+                 train_regime_sharpe=choice.train_sharpe[r], **found, **versus,
+                 recommended=recommended)
             for r in REGIMES]
     return pd.DataFrame(rows)
 
@@ -92,7 +111,8 @@ def switcher_meta(table: pd.DataFrame | None, recommended: bool) -> dict:
         return {"built": False, "reason": NONE_GOOD}
     row = table.iloc[0]
     return {"built": True, "recommended": bool(recommended), "chosen_on": "train",
-            "decided_on": "validation",
+            "decided_on": "validation, against the single configuration chosen on train ("
+                          + str(row.get("rival_source", "n/a")) + ")",
             "by_regime": {r["regime"]: (None if r["source"] == "no entries" else r["source"])
                           for _, r in table.iterrows()},
             "validation": figures(row, "val"), "test": figures(row, "test")}
@@ -109,5 +129,7 @@ def switching_line(table: pd.DataFrame | None, chosen: Mapping) -> str:
     return (f"Regime switching (one candidate per regime, chosen on train; switching.parquet): "
             f"{uses}\n"
             f"  validation Sharpe {row['val_sharpe']:.2f} with {int(row['val_trades'])} trades "
-            f"(single choice: {float(chosen['val_sharpe']):.2f}, selected on it); test Sharpe "
+            f"against {row.get('rival_val_sharpe', float('nan')):.2f} for the single "
+            f"configuration chosen on train ({row.get('rival_source', 'n/a')}; the chosen one's "
+            f"{float(chosen['val_sharpe']):.2f} was selected on validation); test Sharpe "
             f"{row['test_sharpe']:.2f} (reported only); {verdict}")
