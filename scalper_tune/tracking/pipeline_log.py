@@ -127,6 +127,9 @@ class PipelineTracker:
             metrics.update({f"baseline_{k}": v for k, v in evaluation.baselines.items()})
             metrics.update({f"balanced_accuracy_fold{i}": v
                             for i, v in enumerate(evaluation.per_fold)})
+            for seg, figs in evaluation.by_segment.items():  # the pooled figure mixes them
+                metrics.update({f"{seg}_{'balanced_accuracy' if k == 'classifier' else k}": v
+                                for k, v in figs.items() if k != "bars"})
         for e in gate_edges or []:
             metrics[f"gate_accuracy_{e.symbol}"] = e.accuracy
             metrics[f"gate_baseline_{e.symbol}"] = e.baseline

@@ -37,7 +37,8 @@ class RegimeResult:
 
 
 def label_and_mask(gate: GateSettings, market: MarketData, features: Features,
-                   stored: Path | None = None) -> RegimeResult:
+                   stored: Path | None = None,
+                   segments: Mapping[str, tuple[int, int]] | None = None) -> RegimeResult:
     """Labels and mask of `gate`'s settings (see the module docstring). With `stored` (an .npz
     in the run folder) they are read back when present, else computed and written there
     atomically, so a resumed run reuses them."""
@@ -52,7 +53,8 @@ def label_and_mask(gate: GateSettings, market: MarketData, features: Features,
         report = walk_forward_regimes(market, features, n_splits=None, seed=gate.seed,
                                       keep_truth=True, block_days=spec.block_days)
         evaluation = evaluate_regimes(market, features, n_splits=None, seed=gate.seed,
-                                      block_days=spec.block_days, full=report)
+                                      block_days=spec.block_days, full=report,
+                                      segments=segments)
         labels = {s: np.where(report.predictions[s] >= 0, report.predictions[s],
                               rules[s]).astype(np.int8) for s in market.symbols}
         notes.append(regime_note(evaluation))
@@ -87,9 +89,13 @@ def regime_note(ev: RegimeEvaluation) -> str:
     base = ev.baselines
     recall = ", ".join(f"{k} {v:.0%}" for k, v in ev.recall.items())
     against = "the recorded truth" if ev.labels == "truth" else "labels from realised behaviour"
-    return (f"regimes: walk-forward classifier, balanced accuracy {ev.balanced_accuracy:.1%} "
+    line = (f"regimes: walk-forward classifier, balanced accuracy {ev.balanced_accuracy:.1%} "
             f"against {against} ({recall}); baselines: majority {base['majority']:.1%}, rules "
             f"{base['rules']:.1%}, book only {base['book_only']:.1%}")
+    parts = [f"{name} {f['classifier']:.1%} (majority {f['majority']:.1%}, rules "
+             f"{f['rules']:.1%}, book only {f['book_only']:.1%}; {f['bars']:,} bars)"
+             for name, f in ev.by_segment.items() if f["bars"] > 0]
+    return line + ("\n  by segment: " + "; ".join(parts) if parts else "")
 
 
 def with_regimes(features: Features, result: RegimeResult) -> dict:

@@ -90,8 +90,9 @@ def prepare(exp: Experiment, market: MarketData, windows: Sequence[int], *,
     spec = feature_spec(exp.features, windows)
     cache = exp.output.feature_cache if cache_dir is None else cache_dir
     features = build_features(market, spec, cache).features
-    regimes = label_and_mask(exp.gate, market, features, regimes_file)
+    segments = make_segments(market, exp.walk_forward, warmup)
+    regimes = label_and_mask(exp.gate, market, features, regimes_file, segments.named())
     return Prepared(experiment=exp, space=space, market=market, data_hash=market.content_hash(),
                     features=with_regimes(features, regimes), regimes=regimes,
-                    segments=make_segments(market, exp.walk_forward, warmup), windows=windows,
+                    segments=segments, windows=windows,
                     warmup=warmup, spec=spec)

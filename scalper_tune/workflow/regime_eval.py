@@ -35,11 +35,15 @@ class RegimeEvaluation:
     labels: str  # "truth" or "realised"
     bars: int  # bars scored (all symbols, all test blocks)
     per_fold: list[float] = field(default_factory=list)
+    # per named segment (train, validation, test): the classifier's and the baselines' balanced
+    # accuracy over the scored bars inside it, and their count
+    by_segment: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"balanced_accuracy": self.balanced_accuracy, "recall": dict(self.recall),
                 "baselines": dict(self.baselines), "labels": self.labels, "bars": self.bars,
-                "per_fold": list(self.per_fold)}
+                "per_fold": list(self.per_fold),
+                "by_segment": {k: dict(v) for k, v in self.by_segment.items()}}
 
 
 def _score(truth: np.ndarray, guess: np.ndarray) -> float:
@@ -50,19 +54,23 @@ def _score(truth: np.ndarray, guess: np.ndarray) -> float:
 
 def evaluate_regimes(market: MarketData, features: Features, n_splits: int | None = 5,
                      seed: int = 7, block_days: float | None = None,
-                     full: RegimeReport | None = None) -> RegimeEvaluation:
+                     full: RegimeReport | None = None,
+                     segments: Mapping[str, tuple[int, int]] | None = None) -> RegimeEvaluation:
     """The classifier's walk-forward balanced accuracy and per-regime recall, with the three
     baselines in the same test blocks (`n_splits` + 1 equal blocks, or fixed blocks of
-    `block_days`; `full`: the classifier's report when it was run already, with keep_truth)."""
+    `block_days`; `full`: the classifier's report when it was run already, with keep_truth);
+    with `segments` (name -> [start, stop) ns) also per segment (`by_segment`), since the
+    pooled figure mixes the train, validation and test blocks."""
     full = full or walk_forward_regimes(market, features, n_splits=n_splits, seed=seed,
                                         keep_truth=True, block_days=block_days)
     book = walk_forward_regimes(market, features, n_splits=n_splits, seed=seed,
                                 columns=[NAMES.index(c) for c in BOOK_COLUMNS], keep_truth=True,
                                 block_days=block_days)
     rules = market_labels(market, features)
-    truth, guess, book_guess, rule_guess, majority = [], [], [], [], []
+    truth, guess, book_guess, rule_guess, majority, times = [], [], [], [], [], []
     for s in market.symbols:
         scored = (full.predictions[s] >= 0) & (full.truth[s] >= 0)
+        times.append(market[s].ts[scored])
         truth.append(full.truth[s][scored])
         guess.append(full.predictions[s][scored])
         book_guess.append(book.predictions[s][scored])
@@ -76,6 +84,15 @@ def evaluate_regimes(market: MarketData, features: Features, n_splits: int | Non
     labels = sorted(int(v) for v in np.unique(t))
     recalls = recall_score(t, np.concatenate(guess), labels=labels, average=None,
                            zero_division=0)
+    ts = np.concatenate(times)
+    guesses = {"classifier": np.concatenate(guess), "majority": np.concatenate(majority),
+               "rules": np.concatenate(rule_guess), "book_only": np.concatenate(book_guess)}
+    by_segment = {}
+    for name, (a, b) in (segments or {}).items():
+        inside = (ts >= a) & (ts < b)
+        by_segment[name] = dict({k: (_score(t[inside], g[inside]) if inside.any()
+                                     else float("nan")) for k, g in guesses.items()},
+                                bars=int(inside.sum()))
     return RegimeEvaluation(
         balanced_accuracy=_score(t, np.concatenate(guess)),
         recall={REGIMES[k]: float(r) for k, r in zip(labels, recalls)},
@@ -83,7 +100,7 @@ def evaluate_regimes(market: MarketData, features: Features, n_splits: int | Non
                    "rules": _score(t, np.concatenate(rule_guess)),
                    "book_only": _score(t, np.concatenate(book_guess))},
         labels="truth" if full.supervised else "realised", bars=int(t.shape[0]),
-        per_fold=list(full.per_fold))
+        per_fold=list(full.per_fold), by_segment=by_segment)
 
 
 def render(ev: RegimeEvaluation, name: str) -> str:
