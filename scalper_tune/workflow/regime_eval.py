@@ -104,8 +104,9 @@ def evaluate_regimes(market: MarketData, features: Features, n_splits: int | Non
 
 
 def render(ev: RegimeEvaluation, name: str) -> str:
+    against = "the recorded truth" if ev.labels == "truth" else "labels from realised behaviour"
     lines = [f"regime classifier on {name}: walk-forward, out of sample, {ev.bars:,} bars scored "
-             f"against {'the recorded truth' if ev.labels == 'truth' else 'labels from realised behaviour'}",
+             f"against {against}",
              f"  {'classifier (all inputs)':<28}{ev.balanced_accuracy:>8.1%}  balanced accuracy"]
     names = {"majority": "baseline: majority class", "rules": "baseline: rule labeller",
              "book_only": "baseline: book columns only"}
