@@ -73,7 +73,8 @@ class OnlineGate:
         self.buffers = {s: _Buffer(window) for s in symbols}
         self.labels = {s: [] for s in symbols}  # the label of each session bar (reported)
         # the ML gate's verdicts name the dataset's symbols (BTC_USDT), the feed the exchange's
-        traded = models.gate.traded if models.gate is not None else ()
+        traded = {t for g in (models.gate, models.gate_current) if g is not None
+                  for t in g.traded}
         self.names = {exchange_name(t): t for t in traded}
 
     def warm(self, symbol: str, bar: Bar) -> None:
@@ -88,17 +89,18 @@ class OnlineGate:
         feats = compute_symbol(sym, self.strategy.features, bar_seconds)
         last = np.array([len(sym) - 1])
         X = None  # the regime inputs, for the classifier and the ML gate alike
-        if self.models.regime is not None or self.models.gate is not None:
+        regime, gate = self.models.regime_at(bar.ts), self.models.gate_at(bar.ts)
+        if regime is not None or gate is not None:
             X = regime_matrix(sym, feats, bar_seconds)[last]
-        if self.models.regime is not None:
-            label = int(self.models.regime.model.predict(X)[0])
+        if regime is not None:
+            label = int(regime.model.predict(X)[0])
         else:
             label = int(label_regimes(sym.close, feats, bar_seconds)[-1])
         allow = label not in self.blocked
-        if self.models.gate is not None:
+        if gate is not None:
             name = self.names.get(exchange_name(symbol), symbol)
             market = MarketData(bar_seconds=bar_seconds, series={name: sym}, source="live")
-            allow = allow and bool(bar_gate(self.models.gate, market, name, feats, last, X)[0])
+            allow = allow and bool(bar_gate(gate, market, name, feats, last, X)[0])
         pset = 0
         if self.strategy.switching is not None:
             sets, has_set = self.strategy.switching.per_bar(np.array([float(label)]))

@@ -373,14 +373,15 @@ def next_block_gate(market: MarketData, features: Features,
                     params: Mapping[str, object], costs: CostModel = CostModel(),
                     account: float = 1000.0, min_accuracy: float = 0.65, threshold: float = 0.5,
                     block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS,
-                    seed: int = 7) -> NextBlockGate | None:
+                    seed: int = 7, block: int = -1) -> NextBlockGate | None:
     """The deployable gate of a run (see NextBlockGate); None when the primary strategy took
-    no trade whose label is known before the next block."""
+    no trade whose label is known before the block. `block`: the edge whose block it is for
+    (-1: the block after the data; -2: the block holding the data's end)."""
     s = _samples(market, features, params, costs, account, block_days)
-    if s is None:
+    if s is None or len(s.edges) < 3:
         return None
     embargo_ns = embargo * market.bar_ns
-    a = int(s.edges[-1])
+    a = int(s.edges[block])
     train = s.end < a - embargo_ns
     if not train.any():
         return None

@@ -149,12 +149,17 @@ class NextBlockModel:
 
 def next_block_model(market: MarketData, features: Features,
                      block_days: float, seed: int = 0, embargo: int = 60,
-                     subsample: int = 10) -> NextBlockModel | None:
+                     subsample: int = 10, block: int = -1) -> NextBlockModel | None:
     """The deployable regime classifier of a run (see NextBlockModel); None without a
     labelled training bar. Same model settings, sampling and purging as
-    `walk_forward_regimes` with fixed blocks of `block_days`."""
+    `walk_forward_regimes` with fixed blocks of `block_days`. `block`: the edge whose block it
+    is for (-1: the block after the data; -2: the block holding the data's end, whose model
+    walk-forward applies to the rest of that block)."""
     pool = _pooled(market, features)
-    start = int(block_schedule(market, block_days)[-1])
+    edges = block_schedule(market, block_days)
+    if len(edges) < 2 or (block == -2 and len(edges) < 3):
+        return None
+    start = int(edges[block])
     train = np.flatnonzero((pool.index % subsample == 0) & (pool.y >= 0)
                            & (pool.end < start - embargo * market.bar_ns))
     if train.size == 0:

@@ -6,9 +6,14 @@ data (live trading), saved with skops (no pickle) and checked by content hash on
 
 Each is the model walk-forward would fit for the block after the run's data (fixed blocks from
 the data's first bar): trained on every labelled bar (every trade) that ends before that block's
-start minus the embargo. `strategy.yaml` records per model its file, SHA-256, the block start and
-the training size; the ML gate also the assets its verdict trades, the signal's z-window, the
-threshold and the input columns.
+start minus the embargo. Where the data ends inside a block (the usual case), walk-forward applies
+that block's own model to the rest of it, so the bundle also holds it (`*_current.skops`, trained
+on what ended before that block's start), and the live gate applies the current block's model
+until the next block's start, then the next block's. From the next block's start the bundle's
+model is trained on everything known at the data's end; walk-forward would also have the labels
+that close between the data's end and that start (a new run adds them). `strategy.yaml` records
+per model its file, SHA-256, the block start and the training size; the ML gate also the
+assets its verdict trades, the signal's z-window, the threshold and the input columns.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from scalper_tune.robustness.segments import iso_utc
 FOLDER = "models"
 REGIME = "regime_classifier"
 GATE = "ml_gate"
+CURRENT = "_current"  # the model of the block that holds the data's end
+KEYS = (REGIME, GATE, REGIME + CURRENT, GATE + CURRENT)
 # the only types a bundle's model file may hold beyond skops' defaults
 TRUSTED = ("scalper_tune.regime.classifier.RegimeClassifier",
            "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor")
@@ -43,20 +50,37 @@ class GateModels:
 
     regime: NextBlockModel | None = None
     gate: NextBlockGate | None = None
+    regime_current: NextBlockModel | None = None  # for bars before regime.block_start
+    gate_current: NextBlockGate | None = None  # for bars before gate.block_start
+
+    def regime_at(self, ts: int) -> NextBlockModel | None:
+        """The classifier walk-forward applies at bar time `ts` (ns)."""
+        now = self.regime_current
+        return now if now is not None and self.regime is not None and \
+            ts < self.regime.block_start else self.regime
+
+    def gate_at(self, ts: int) -> NextBlockGate | None:
+        """The ML gate walk-forward applies at bar time `ts` (ns)."""
+        now = self.gate_current
+        return now if now is not None and self.gate is not None and \
+            ts < self.gate.block_start else self.gate
 
 
 def fit_models(settings: GateSettings, market: MarketData,
                features: Features) -> GateModels:
     """The models of the gate's `settings`, fitted on all of `market` as walk-forward would for
     the block after it (the same settings and seeds as the run's walk-forward fits)."""
-    spec, regime, gate = settings.regime, None, None
-    if spec.classifier:
-        regime = next_block_model(market, features, spec.block_days, seed=settings.seed)
-    if spec.ml_gate:
-        gate = next_block_gate(market, features, SIGNAL_RICH, settings.costs, settings.account,
-                               spec.gate_min_accuracy, spec.gate_threshold,
-                               block_days=spec.gate_block_days, seed=settings.seed)
-    return GateModels(regime, gate)
+    spec, out = settings.regime, {}
+    for block, suffix in ((-1, ""), (-2, "_current")):
+        if spec.classifier:
+            out["regime" + suffix] = next_block_model(market, features, spec.block_days,
+                                                      seed=settings.seed, block=block)
+        if spec.ml_gate:
+            out["gate" + suffix] = next_block_gate(
+                market, features, SIGNAL_RICH, settings.costs, settings.account,
+                spec.gate_min_accuracy, spec.gate_threshold, block_days=spec.gate_block_days,
+                seed=settings.seed, block=block)
+    return GateModels(**out)
 
 
 def sha256(path: Path) -> str:
@@ -68,21 +92,23 @@ def save_models(folder: Path, models: GateModels) -> dict:
     `models` section."""
     out: dict = {}
     target = folder / FOLDER
-    if models.regime is not None:
-        target.mkdir(parents=True, exist_ok=True)
-        m = models.regime
-        out[REGIME] = dict(_dump(m.model, target / f"{REGIME}.skops", folder),
-                           block_start=iso_utc(m.block_start), rows=m.rows)
-    if models.gate is not None:
-        g = models.gate
+    for suffix, m in (("", models.regime), (CURRENT, models.regime_current)):
+        if m is not None:
+            target.mkdir(parents=True, exist_ok=True)
+            out[REGIME + suffix] = dict(_dump(m.model, target / f"{REGIME}{suffix}.skops", folder),
+                                        block_start=iso_utc(m.block_start), rows=m.rows)
+    for suffix, g in (("", models.gate), (CURRENT, models.gate_current)):
+        if g is None:
+            continue
         entry = {"file": None, "sha256": None}
         if g.fitted.model is not None:
             target.mkdir(parents=True, exist_ok=True)
-            entry = _dump(g.fitted.model, target / f"{GATE}.skops", folder)
-        out[GATE] = dict(entry, columns=[bool(c) for c in g.fitted.columns],
-                         constant=_finite_or_none(g.fitted.constant), traded=list(g.traded),
-                         z_window=g.z_window, threshold=g.threshold,
-                         block_start=iso_utc(g.block_start), samples=g.samples)
+            entry = _dump(g.fitted.model, target / f"{GATE}{suffix}.skops", folder)
+        out[GATE + suffix] = dict(entry, columns=[bool(c) for c in g.fitted.columns],
+                                  constant=_finite_or_none(g.fitted.constant),
+                                  traded=list(g.traded), z_window=g.z_window,
+                                  threshold=g.threshold, block_start=iso_utc(g.block_start),
+                                  samples=g.samples)
     return out
 
 
@@ -101,9 +127,9 @@ def check_models(section: Mapping, folder: Path, name: str) -> None:
     """Every model file named in `section` exists and has its recorded SHA-256 (a ConfigError
     naming the file and the fix otherwise)."""
     for key, entry in section.items():
-        if key not in (REGIME, GATE) or not isinstance(entry, dict):
-            raise ConfigError(f"{name}: models.{key}: unknown model entry (expected "
-                              f"{REGIME} or {GATE} as written by `run`).")
+        if key not in KEYS or not isinstance(entry, dict):
+            raise ConfigError(f"{name}: models.{key}: unknown model entry (expected one of "
+                              f"{', '.join(KEYS)} as written by `run`).")
         if entry.get("file") is None:
             continue
         path = folder / str(entry["file"])
@@ -119,20 +145,22 @@ def check_models(section: Mapping, folder: Path, name: str) -> None:
 def load_models(section: Mapping, folder: Path, name: str) -> GateModels:
     """The bundle's models (hashes checked first; only TRUSTED types are loaded)."""
     check_models(section, folder, name)
-    regime = gate = None
-    if REGIME in section:
-        e = section[REGIME]
-        regime = NextBlockModel(_load(folder / e["file"], name), _ns(e["block_start"]),
-                                int(e.get("rows", 0)))
-    if GATE in section:
-        e = section[GATE]
-        model = None if e.get("file") is None else _load(folder / e["file"], name)
-        constant = e.get("constant")
-        fitted = FittedGate(model, np.asarray(e["columns"], dtype=bool),
-                            float("nan") if constant is None else float(constant))
-        gate = NextBlockGate(fitted, tuple(e.get("traded") or ()), int(e["z_window"]),
-                             float(e["threshold"]), _ns(e["block_start"]), int(e.get("samples", 0)))
-    return GateModels(regime, gate)
+    out = {}
+    for suffix, field_suffix in (("", ""), (CURRENT, "_current")):
+        if REGIME + suffix in section:
+            e = section[REGIME + suffix]
+            out["regime" + field_suffix] = NextBlockModel(
+                _load(folder / e["file"], name), _ns(e["block_start"]), int(e.get("rows", 0)))
+        if GATE + suffix in section:
+            e = section[GATE + suffix]
+            model = None if e.get("file") is None else _load(folder / e["file"], name)
+            constant = e.get("constant")
+            fitted = FittedGate(model, np.asarray(e["columns"], dtype=bool),
+                                float("nan") if constant is None else float(constant))
+            out["gate" + field_suffix] = NextBlockGate(
+                fitted, tuple(e.get("traded") or ()), int(e["z_window"]), float(e["threshold"]),
+                _ns(e["block_start"]), int(e.get("samples", 0)))
+    return GateModels(**out)
 
 
 def _load(path: Path, name: str):

@@ -21,6 +21,7 @@ from scalper_tune.features.compute import compute_market
 from scalper_tune.live.gate import OnlineGate
 from scalper_tune.live.runner import replay
 from scalper_tune.regime import ml_edge
+from scalper_tune.regime.features import regime_matrix
 from scalper_tune.regime.ml_edge import SIGNAL_RICH, bar_gate, gate_mask, next_block_gate
 from scalper_tune.regime.walkforward import next_block_model, walk_forward_regimes
 from scalper_tune.strategy import GateModels, Strategy, load_models, save_models
@@ -118,3 +119,63 @@ def test_dataset_symbol_names_match_the_exchanges():
     from scalper_tune.data.market import exchange_name
 
     assert exchange_name("BTC_USDT") == exchange_name("btc-usdt") == "BTCUSDT"
+
+
+@pytest.fixture(scope="module")
+def mid_block():
+    """A market and its prefix ending 200 bars before a 1-day block edge (inside a block)."""
+    full = generate(SyntheticSpec(assets=2, bars=5 * DAY + 100, seed=5))
+    cut = 5 * DAY - 200
+    prefix = MarketData(bar_seconds=60, source="t", series={
+        s: SymbolData(s, **{k: v[:cut] for k, v in full[s].columns().items()})
+        for s in full.symbols})
+    return full, prefix, compute_market(full, SPEC), compute_market(prefix, SPEC), cut
+
+
+def test_data_ending_inside_a_block_gets_that_blocks_model_for_the_rest_of_it(mid_block,
+                                                                               tmp_path):
+    """Walk-forward labels the rest of the block that holds the data's end with that block's
+    model; the bundle holds it beside the next block's, and the live gate switches at the edge
+    (the next block's model alone labelled some of those bars otherwise)."""
+    full, prefix, f_full, f_prefix, cut = mid_block
+    nxt = next_block_model(prefix, f_prefix, block_days=1.0, seed=7)
+    now = next_block_model(prefix, f_prefix, block_days=1.0, seed=7, block=-2)
+    assert now.block_start < int(prefix["SYN01"].ts[-1]) < nxt.block_start
+    section = save_models(tmp_path, GateModels(regime=nxt, regime_current=now))
+    assert set(section) == {"regime_classifier", "regime_classifier_current"}
+    models = load_models(section, tmp_path, "strategy.yaml")
+    regime = RegimeSpec(classifier=True, filter=False, block_days=1.0)
+    gate = OnlineGate(_strategy(regime), models, full.symbols, window=10 * DAY)
+    labels = {s: [] for s in full.symbols}
+    for event in replay(full):
+        t = np.searchsorted(full[event.symbol].ts, event.ts)
+        if t < cut:
+            gate.warm(event.symbol, event)
+        elif t < 5 * DAY + 30:
+            labels[event.symbol].append(gate.on_bar(event.symbol, event)[1])
+    report = walk_forward_regimes(full, f_full, n_splits=None, seed=7, block_days=1.0)
+    differs = False
+    for s in full.symbols:
+        rest = slice(cut, 5 * DAY)  # the rest of the block: walk-forward's own model
+        np.testing.assert_array_equal(labels[s][: 5 * DAY - cut], report.predictions[s][rest])
+        X = regime_matrix(full[s], f_full[s], 60)
+        np.testing.assert_array_equal(labels[s][5 * DAY - cut:],  # then the next block's
+                                      nxt.model.predict(X[5 * DAY: 5 * DAY + 30]))
+        differs |= bool((nxt.model.predict(X[rest]) != report.predictions[s][rest]).any())
+    assert differs  # the next block's model alone would not have matched walk-forward
+
+
+def test_the_current_blocks_ml_gate_opens_what_walk_forward_opens(mid_block, monkeypatch):
+    monkeypatch.setattr(ml_edge, "verdict", lambda correct, y, m: (True, 1.0))
+    full, prefix, f_full, f_prefix, cut = mid_block
+    kw = dict(min_accuracy=0.0, threshold=0.5, block_days=1.0, seed=7)
+    now = next_block_gate(prefix, f_prefix, SIGNAL_RICH, block=-2, **kw)
+    masks, _ = gate_mask(full, f_full, SIGNAL_RICH, **kw)
+    assert now is not None and now.samples > 0
+    models = GateModels(gate=next_block_gate(prefix, f_prefix, SIGNAL_RICH, **kw),
+                        gate_current=now)
+    rows = np.arange(cut, 5 * DAY)
+    for s in full.symbols:
+        assert models.gate_at(int(full[s].ts[rows[-1]])) is now
+        assert models.gate_at(int(full[s].ts[5 * DAY])) is models.gate
+        np.testing.assert_array_equal(bar_gate(now, full, s, f_full[s], rows), masks[s][rows])

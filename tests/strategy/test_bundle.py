@@ -75,11 +75,15 @@ def test_backtest_of_the_bundle_reproduces_the_runs_validation_and_test(cli, smo
     names = [a.path for a in client.list_artifacts(parent.info.run_id, "strategy")]
     assert names == ["strategy/models", "strategy/strategy.yaml"]
     models = [a.path for a in client.list_artifacts(parent.info.run_id, "strategy/models")]
-    assert models == ["strategy/models/regime_classifier.skops"]
-    # the model is the one walk-forward fits for the block after the data, hash recorded
+    assert models == ["strategy/models/regime_classifier.skops",
+                      "strategy/models/regime_classifier_current.skops"]
+    # the model is the one walk-forward fits for the block after the data, hash recorded; the
+    # data ends inside a block, whose own model walk-forward applies to the rest of it
     entry = strategy["models"]["regime_classifier"]
     assert entry["file"] == "models/regime_classifier.skops" and len(entry["sha256"]) == 64
     assert entry["block_start"] == "2022-01-21T00:00:00Z" and entry["rows"] == 7200
+    current = strategy["models"]["regime_classifier_current"]
+    assert current["block_start"] == "2022-01-17T00:00:00Z" and current["rows"] < 7200
 
 
 def test_paper_equals_backtest_trade_for_trade_with_the_gate(cli, smoke_run, smoke_data,
