@@ -14,6 +14,7 @@ from typing import Mapping
 
 import pandas as pd
 from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.exceptions import MlflowException
 
 from scalper_tune.config.experiment import Experiment
 from scalper_tune.config.pipeline_spec import REGIMES
@@ -79,12 +80,25 @@ class PipelineTracker:
                 "validation": exp.walk_forward.validation, "test": exp.walk_forward.test})
         return cls(folder, tracker, state)
 
+    def _tag_kind(self) -> None:
+        """The experiment's kind tag, once: two runs started at once in a fresh store may both
+        insert it (SQLite then refuses the second); the one that finds it set goes on."""
+        key, value = EXPERIMENT_KIND
+        client, experiment = self.t.client, self.t.experiment_id
+        if client.get_experiment(experiment).tags.get(key) == value:
+            return
+        try:
+            client.set_experiment_tag(experiment, key, value)
+        except MlflowException:
+            if client.get_experiment(experiment).tags.get(key) != value:
+                raise
+
     def dataset(self, market: MarketData, data_hash: str, exp: Experiment) -> None:
         """The dataset as the parent run's MLflow input (name, content hash, source), so the runs
         table says what each run was tuned on; the experiment opens on its training runs."""
         if not self._once("dataset"):
             return
-        self.t.client.set_experiment_tag(self.t.experiment_id, *EXPERIMENT_KIND)
+        self._tag_kind()
         data = exp.data
         source = (f"synthetic:{json.dumps(dataclasses.asdict(data.synthetic), sort_keys=True)}"
                   if data.synthetic is not None else str(data.path))
