@@ -30,7 +30,7 @@ from scalper_tune.workflow.prepare import Prepared
 from scalper_tune.workflow.refine import as_table, fold_order
 from scalper_tune.workflow.screen import (PARAM_NAMES, confirm, enumerate_grid, finish_screen,
                                           row_params)
-from scalper_tune.workflow.stress import build_scenarios, run_stress
+from scalper_tune.workflow.stress import Scenarios, build_scenarios, run_stress
 
 log = logging.getLogger("scalper_tune.run")
 
@@ -50,6 +50,7 @@ class RunContext:
     # walk-forward: the folds' work shared between steps (pipeline/fold_work.FoldWork)
     shared: object = None
     driver_threads: int = 0  # threads for work done in this process (0: every core)
+    memo: dict = field(default_factory=dict, repr=False)  # built once per context (scenarios)
 
     @property
     def exp(self):
@@ -258,9 +259,21 @@ def _stress(data: dict, job: dict) -> dict:
     return {"rows": rows, "passed": float(all(r["passed"] for r in rows))}
 
 
+def stress_scenarios(ctx: RunContext) -> Scenarios:
+    """Phase 3's scenario markets on the validation window (the crash market is generated or
+    overlaid and its features computed), built once per context: Phase 3 and the walk-forward
+    step's stress sizing share them."""
+    if "scenarios" not in ctx.memo:
+        prep = ctx.prep
+        ctx.memo["scenarios"] = build_scenarios(prep.market, prep.features,
+                                                *prep.segments.validation, prep.spec,
+                                                ctx.exp.gate.blocked)
+    return ctx.memo["scenarios"]
+
+
 def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
     """Stress scenarios of the finalists on validation; the scenario markets built once."""
-    exp, prep = ctx.exp, ctx.prep
+    exp = ctx.exp
     if ctx.folder.has("phase3.parquet"):
         log.info("phase3: done earlier, read from disk")
         return ctx.folder.read_table("phase3.parquet")
@@ -270,8 +283,7 @@ def phase3(ctx: RunContext, phase2_table: pd.DataFrame) -> pd.DataFrame:
     top = finalists(phase2_table, exp.robustness.finalists)
     jobs = [dict(row_params(r), index=int(r["index"]),
                  source=r["source"]) for _, r in top.iterrows()]
-    scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
-                                prep.spec, exp.gate.blocked)
+    scenarios = stress_scenarios(ctx)
     results = run_jobs(ctx, "phase3", _stress, {"scenarios": scenarios, "exp": exp}, jobs,
                        "passed", label="")
     rows = [dict(index=job["index"], source=job["source"], **s)

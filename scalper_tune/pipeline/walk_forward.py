@@ -35,14 +35,13 @@ from scalper_tune.pipeline.chain import ChainResult, RunResult, finish, run_chai
 from scalper_tune.pipeline.executor import MapPhase
 from scalper_tune.pipeline.fold_work import FoldWork, screen_folds
 from scalper_tune.pipeline.local import LocalExecutor
-from scalper_tune.pipeline.phases import RunContext
+from scalper_tune.pipeline.phases import RunContext, stress_scenarios
 from scalper_tune.pipeline.run_folder import RunFolder
 from scalper_tune.pipeline.tracker import NullTracker, Tracker
 from scalper_tune.robustness.oos_record import (OosRecord, Verdict, bar_returns, record,
                                                 sharpe_of, verdict)
 from scalper_tune.robustness.segments import iso_utc, step_segments
 from scalper_tune.store import atomic_json, sub_key
-from scalper_tune.workflow.stress import build_scenarios
 from scalper_tune.workflow.stress_sizing import (RULE, Sizing, scaled, scaled_switching,
                                                  size_for_stress, worst_drawdown)
 
@@ -229,11 +228,10 @@ def _size_step(ctx: RunContext, chain: ChainResult) -> Sizing | None:
     """The stress sizing of what the step trades (the recommended switcher, else the single
     choice) on its validation window's scenarios; None when sizing is off, stress is disabled
     or nothing was chosen."""
-    exp, prep = ctx.exp, ctx.prep
+    exp = ctx.exp
     if chain.best is None or not (exp.reoptimize.size_for_stress and exp.stress.enabled):
         return None
-    scenarios = build_scenarios(prep.market, prep.features, *prep.segments.validation,
-                                prep.spec, exp.gate.blocked)
+    scenarios = stress_scenarios(ctx)  # Phase 3's, when it ran in this process
     switching = chain.choice.switching if chain.recommended else None
     return size_for_stress(scenarios, chain.best["params"], exp.costs, exp.account, exp.stress,
                            switching)

@@ -377,27 +377,46 @@ def next_block_gate(market: MarketData, features: Features,
     """The deployable gate of a run (see NextBlockGate); None when the primary strategy took
     no trade whose label is known before the block. `block`: the edge whose block it is for
     (-1: the block after the data; -2: the block holding the data's end)."""
+    return block_gates(market, features, params, costs, account, min_accuracy, threshold,
+                       block_days, embargo, seed, (block,))[0]
+
+
+def block_gates(market: MarketData, features: Features, params: Mapping[str, object],
+                costs: CostModel = CostModel(), account: float = 1000.0,
+                min_accuracy: float = 0.65, threshold: float = 0.5,
+                block_days: float = BLOCK_DAYS, embargo: int = EMBARGO_BARS, seed: int = 7,
+                blocks: tuple[int, ...] = (-1, -2)) -> tuple[NextBlockGate | None, ...]:
+    """`next_block_gate` for each edge of `blocks`, from one backtest of the primary strategy
+    and one set of out-of-sample predictions."""
     s = _samples(market, features, params, costs, account, block_days)
-    if s is None or len(s.edges) < 3:
-        return None
+    if s is None:
+        return tuple(None for _ in blocks)
     embargo_ns = embargo * market.bar_ns
-    a = int(s.edges[block])
-    train = s.end < a - embargo_ns
-    if not train.any():
-        return None
     proba = _predict(s, embargo_ns, seed)
     y_all = (s.trades["pnl"].to_numpy() > 0).astype(np.int64)
     end = np.zeros(len(s.trades), dtype=np.int64)
     end[s.order] = s.end
     hit = (proba >= 0.5) == y_all
-    traded = []
-    for symbol in market.symbols:
-        known = (s.trades["symbol"] == symbol).to_numpy() & np.isfinite(proba) & (
-            end < a - embargo_ns)
-        if verdict(hit[known], y_all[known], min_accuracy)[0]:
-            traded.append(symbol)
-    return NextBlockGate(_fit(s.X[train], s.y[train], seed), tuple(traded),
-                         int(params["z_window"]), float(threshold), a, int(train.sum()))
+    out = []
+    for block in blocks:
+        if len(s.edges) < 1 - block:  # block -2 needs a block before the data's last
+            out.append(None)
+            continue
+        a = int(s.edges[block])
+        train = s.end < a - embargo_ns
+        if not train.any():
+            out.append(None)
+            continue
+        traded = []
+        for symbol in market.symbols:
+            known = (s.trades["symbol"] == symbol).to_numpy() & np.isfinite(proba) & (
+                end < a - embargo_ns)
+            if verdict(hit[known], y_all[known], min_accuracy)[0]:
+                traded.append(symbol)
+        out.append(NextBlockGate(_fit(s.X[train], s.y[train], seed), tuple(traded),
+                                 int(params["z_window"]), float(threshold), a,
+                                 int(train.sum())))
+    return tuple(out)
 
 
 def bar_gate(gate: NextBlockGate, market: MarketData, symbol: str,

@@ -155,17 +155,26 @@ def next_block_model(market: MarketData, features: Features,
     `walk_forward_regimes` with fixed blocks of `block_days`. `block`: the edge whose block it
     is for (-1: the block after the data; -2: the block holding the data's end, whose model
     walk-forward applies to the rest of that block)."""
+    return block_models(market, features, block_days, seed, embargo, subsample, (block,))[0]
+
+
+def block_models(market: MarketData, features: Features, block_days: float, seed: int = 0,
+                 embargo: int = 60, subsample: int = 10, blocks: tuple[int, ...] = (-1, -2)
+                 ) -> tuple[NextBlockModel | None, ...]:
+    """`next_block_model` for each edge of `blocks`, from one pool of regime inputs."""
     pool = _pooled(market, features)
     edges = block_schedule(market, block_days)
-    if len(edges) < 2 or (block == -2 and len(edges) < 3):
-        return None
-    start = int(edges[block])
-    train = np.flatnonzero((pool.index % subsample == 0) & (pool.y >= 0)
-                           & (pool.end < start - embargo * market.bar_ns))
-    if train.size == 0:
-        return None
-    return NextBlockModel(_regime_model(seed).fit(pool.X[train], pool.y[train]), start,
-                          int(train.size))
+    out = []
+    for block in blocks:
+        if len(edges) < 1 - block:  # block -2 needs a block before the data's last
+            out.append(None)
+            continue
+        start = int(edges[block])
+        train = np.flatnonzero((pool.index % subsample == 0) & (pool.y >= 0)
+                               & (pool.end < start - embargo * market.bar_ns))
+        out.append(None if train.size == 0 else NextBlockModel(
+            _regime_model(seed).fit(pool.X[train], pool.y[train]), start, int(train.size)))
+    return tuple(out)
 
 
 def walk_forward_regimes(market: MarketData, features: Features,

@@ -30,8 +30,8 @@ from scalper_tune.features import Features
 from scalper_tune.config.gate_settings import GateSettings
 from scalper_tune.data.market import MarketData
 from scalper_tune.errors import ConfigError
-from scalper_tune.regime.ml_edge import SIGNAL_RICH, FittedGate, NextBlockGate, next_block_gate
-from scalper_tune.regime.walkforward import NextBlockModel, next_block_model
+from scalper_tune.regime.ml_edge import SIGNAL_RICH, FittedGate, NextBlockGate, block_gates
+from scalper_tune.regime.walkforward import NextBlockModel, block_models
 from scalper_tune.robustness.segments import iso_utc
 
 FOLDER = "models"
@@ -71,15 +71,14 @@ def fit_models(settings: GateSettings, market: MarketData,
     """The models of the gate's `settings`, fitted on all of `market` as walk-forward would for
     the block after it (the same settings and seeds as the run's walk-forward fits)."""
     spec, out = settings.regime, {}
-    for block, suffix in ((-1, ""), (-2, "_current")):
-        if spec.classifier:
-            out["regime" + suffix] = next_block_model(market, features, spec.block_days,
-                                                      seed=settings.seed, block=block)
-        if spec.ml_gate:
-            out["gate" + suffix] = next_block_gate(
-                market, features, SIGNAL_RICH, settings.costs, settings.account,
-                spec.gate_min_accuracy, spec.gate_threshold, block_days=spec.gate_block_days,
-                seed=settings.seed, block=block)
+    if spec.classifier:  # the next block's model and the current block's (the data's end)
+        out["regime"], out["regime_current"] = block_models(market, features, spec.block_days,
+                                                            seed=settings.seed)
+    if spec.ml_gate:
+        out["gate"], out["gate_current"] = block_gates(
+            market, features, SIGNAL_RICH, settings.costs, settings.account,
+            spec.gate_min_accuracy, spec.gate_threshold, block_days=spec.gate_block_days,
+            seed=settings.seed)
     return GateModels(**out)
 
 
